@@ -1,0 +1,314 @@
+// Package mapping turns one message into zero or more, per a pipeline's [mapping] settings:
+// key extraction, topic or stream routing, field projection and renaming, static fields,
+// headers to and from fields, an optional jq expression, and an optional metadata envelope.
+//
+// A Mapper is compiled once at start (New reports every bad setting) and is then pure per
+// message. A message whose payload cannot be mapped gets an error, which the runner treats as
+// poison (dead-letter topic), never a crash. When no setting needs the payload's fields the
+// payload bytes pass through untouched.
+package mapping
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/itchyny/gojq"
+
+	"github.com/seabridge/seabridge/internal/pipeline"
+)
+
+// Options are a pipeline's mapping settings. The zero value passes messages through unchanged.
+type Options struct {
+	Key             string            // JSON pointer to the value used as the Kafka key
+	Topic           string            // Kafka topic template, e.g. "boiler.{/site}"
+	Stream          string            // stream-sea stream template
+	Include         []string          // top-level fields to keep (projection); empty keeps all
+	Rename          map[string]string // top-level field renames, old -> new
+	Static          map[string]any    // fields set on every message
+	HeadersToFields map[string]string // header name -> top-level field
+	FieldsToHeaders map[string]string // JSON pointer -> header name
+	JQ              string            // gojq expression; each output becomes a message
+	Envelope        bool              // wrap: {"stream"|"topic","partition","offset","receivedAt","key","payload"}
+}
+
+// Mapper applies compiled Options. It is safe for use by one goroutine at a time.
+type Mapper struct {
+	key             *pointer
+	topic, stream   *template
+	include         map[string]bool
+	rename          map[string]string
+	static          map[string]any
+	headersToFields map[string]string
+	fieldsToHeaders []fieldHeader
+	jq              *gojq.Code
+	envelope        bool
+	decodes         bool // whether the payload must be decoded to apply the options
+}
+
+type fieldHeader struct {
+	ptr    pointer
+	header string
+}
+
+var _ pipeline.Mapper = (*Mapper)(nil)
+
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// New compiles o, reporting every invalid setting at once.
+func New(o Options) (*Mapper, error) {
+	m := &Mapper{rename: o.Rename, static: o.Static, headersToFields: o.HeadersToFields, envelope: o.Envelope}
+	var errs []error
+	if o.Key != "" {
+		p, err := parsePointer(o.Key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("key: %w", err))
+		}
+		m.key = &p
+	}
+	var err error
+	if o.Topic != "" {
+		if m.topic, err = parseTemplate(o.Topic); err != nil {
+			errs = append(errs, fmt.Errorf("topic: %w", err))
+		} else if s, ok := m.topic.static(); ok && !topicName.MatchString(s) {
+			errs = append(errs, fmt.Errorf("topic: %q is not a valid Kafka topic name", s))
+		}
+	}
+	if o.Stream != "" {
+		if m.stream, err = parseTemplate(o.Stream); err != nil {
+			errs = append(errs, fmt.Errorf("stream: %w", err))
+		}
+	}
+	if len(o.Include) > 0 {
+		m.include = make(map[string]bool, len(o.Include))
+		for _, f := range o.Include {
+			m.include[f] = true
+		}
+	}
+	for ptr, h := range o.FieldsToHeaders {
+		p, err := parsePointer(ptr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("fields_to_headers: %w", err))
+			continue
+		}
+		m.fieldsToHeaders = append(m.fieldsToHeaders, fieldHeader{ptr: p, header: h})
+	}
+	sort.Slice(m.fieldsToHeaders, func(i, j int) bool { return m.fieldsToHeaders[i].header < m.fieldsToHeaders[j].header })
+	if o.JQ != "" {
+		q, err := gojq.Parse(o.JQ)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("jq: %w", err))
+		} else if m.jq, err = gojq.Compile(q); err != nil {
+			errs = append(errs, fmt.Errorf("jq: %w", err))
+		}
+	}
+	m.decodes = m.include != nil || len(m.rename) > 0 || len(m.static) > 0 || len(m.headersToFields) > 0 || m.jq != nil
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return m, nil
+}
+
+// Identity reports whether m changes nothing, so callers may skip it.
+func (m *Mapper) Identity() bool {
+	return !m.decodes && m.key == nil && m.topic == nil && m.stream == nil && len(m.fieldsToHeaders) == 0 && !m.envelope
+}
+
+// Map applies the mapping to in. It returns one message normally, zero when a jq expression
+// produced no output (the message is filtered), several when it produced several.
+func (m *Mapper) Map(_ context.Context, in *pipeline.Message) ([]*pipeline.Message, error) {
+	if m.Identity() {
+		return []*pipeline.Message{in}, nil
+	}
+	if !m.decodes {
+		out, err := m.finish(in, in.Value)
+		if err != nil {
+			return nil, err
+		}
+		return []*pipeline.Message{out}, nil
+	}
+	values, err := m.transform(in)
+	if err != nil {
+		return nil, err
+	}
+	outs := make([]*pipeline.Message, 0, len(values))
+	for _, v := range values {
+		out, err := m.finish(in, v)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// transform decodes the payload, applies the field operations and jq, and re-encodes.
+func (m *Mapper) transform(in *pipeline.Message) ([][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(in.Value))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("payload is not valid JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("payload is not valid JSON: trailing data after the value")
+	}
+	obj, isObj := doc.(map[string]any)
+	if needsObject := m.include != nil || len(m.rename) > 0 || len(m.static) > 0 || len(m.headersToFields) > 0; needsObject && !isObj {
+		return nil, fmt.Errorf("payload is a JSON %s, not an object", jsonKind(doc))
+	}
+	if obj != nil {
+		obj = m.applyFields(in, obj)
+		doc = obj
+	}
+	if m.jq == nil {
+		b, err := json.Marshal(doc)
+		return [][]byte{b}, err
+	}
+	var outs [][]byte
+	iter := m.jq.Run(doc)
+	for {
+		v, ok := iter.Next()
+		if !ok {
+			break
+		}
+		if err, ok := v.(error); ok {
+			return nil, fmt.Errorf("jq: %w", err)
+		}
+		b, err := gojq.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("jq output: %w", err)
+		}
+		outs = append(outs, b)
+	}
+	return outs, nil
+}
+
+func (m *Mapper) applyFields(in *pipeline.Message, obj map[string]any) map[string]any {
+	if m.include != nil {
+		for k := range obj {
+			if !m.include[k] {
+				delete(obj, k)
+			}
+		}
+	}
+	for from, to := range m.rename {
+		if v, ok := obj[from]; ok {
+			delete(obj, from)
+			obj[to] = v
+		}
+	}
+	for k, v := range m.static {
+		obj[k] = v
+	}
+	for h, field := range m.headersToFields {
+		if v := in.Header(h); v != nil {
+			obj[field] = string(v)
+		}
+	}
+	return obj
+}
+
+// finish builds the output message for payload: key, routing, headers and envelope.
+func (m *Mapper) finish(in *pipeline.Message, payload []byte) (*pipeline.Message, error) {
+	out := in.Clone()
+	out.Value = payload
+	if m.key != nil {
+		raw, err := lookup(payload, *m.key)
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		s, err := scalarText(raw)
+		if err != nil {
+			return nil, fmt.Errorf("key %s: %w", m.key.Text, err)
+		}
+		out.Key = []byte(s)
+	}
+	if m.topic != nil {
+		t, err := m.topic.render(payload)
+		if err != nil {
+			return nil, err
+		}
+		if !topicName.MatchString(t) {
+			return nil, fmt.Errorf("topic template %q gave %q, which is not a valid Kafka topic name", m.topic.text, t)
+		}
+		out.TargetTopic = t
+	}
+	if m.stream != nil {
+		s, err := m.stream.render(payload)
+		if err != nil {
+			return nil, err
+		}
+		out.TargetStream = s
+	}
+	for _, fh := range m.fieldsToHeaders {
+		raw, err := lookup(payload, fh.ptr)
+		if err != nil {
+			return nil, fmt.Errorf("fields_to_headers: %w", err)
+		}
+		s, err := scalarText(raw)
+		if err != nil {
+			return nil, fmt.Errorf("fields_to_headers %s: %w", fh.ptr.Text, err)
+		}
+		out.Headers = append(out.Headers, pipeline.Header{Key: fh.header, Value: []byte(s)})
+	}
+	if m.envelope {
+		out.Value = envelope(out, payload)
+	}
+	return out, nil
+}
+
+// envelope wraps payload with the message's metadata, appending bytes (payload is not decoded).
+func envelope(msg *pipeline.Message, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+160)
+	b = append(b, '{')
+	if msg.Stream != "" {
+		b = append(b, `"stream":`...)
+		b = appendJSONString(b, msg.Stream)
+		b = append(b, ',')
+	}
+	if msg.Topic != "" {
+		b = append(b, `"topic":`...)
+		b = appendJSONString(b, msg.Topic)
+		b = append(b, `,"partition":`...)
+		b = fmt.Appendf(b, "%d", msg.Partition)
+		b = append(b, `,"offset":`...)
+		b = fmt.Appendf(b, "%d", msg.Offset)
+		b = append(b, ',')
+	}
+	b = append(b, `"receivedAt":`...)
+	b = appendJSONString(b, msg.ReceivedAt.UTC().Format(time.RFC3339Nano))
+	if msg.Key != nil {
+		b = append(b, `,"key":`...)
+		b = appendJSONString(b, string(msg.Key))
+	}
+	b = append(b, `,"payload":`...)
+	b = append(b, payload...)
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // marshalling a string cannot fail
+	return append(b, q...)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	case nil:
+		return "null"
+	default:
+		return "object"
+	}
+}
