@@ -1,0 +1,13 @@
+package kafkautil
+
+import "errors"
+
+var (
+	// ErrAuth marks a failure to authenticate to the brokers (SASL rejected, TLS handshake
+	// refused): retrying with the same settings cannot succeed.
+	ErrAuth = errors.New("kafka authentication failed")
+	// ErrConfig marks invalid connection settings (no brokers, unknown SASL mechanism).
+	ErrConfig = errors.New("invalid kafka connection settings")
+	// ErrTopicMissing marks a topic that does not exist on the cluster.
+	ErrTopicMissing = errors.New("kafka topic does not exist")
+)
