@@ -1,0 +1,106 @@
+package streamsea
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+var (
+	// ErrUnauthorized matches (errors.Is) an *APIError with status 401 or 403: the server
+	// rejected the client's credentials or their rights. Retrying cannot fix it.
+	ErrUnauthorized = errors.New("stream-sea: unauthorized")
+	// ErrStreamNotFound matches (errors.Is) an *APIError with status 404: the stream named in
+	// the request does not exist (or has no schema).
+	ErrStreamNotFound = errors.New("stream-sea: stream not found")
+)
+
+// APIError is a non-2xx answer of the stream-sea REST API.
+type APIError struct {
+	Op      string   // the client operation, e.g. "publish", "describe stream"
+	Status  int      // the HTTP status code
+	Message string   // the "message" of the JSON error body, or the (truncated) raw body
+	Errors  []string // the "errors" list of the JSON error body, if any
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("stream-sea ")
+	b.WriteString(e.Op)
+	b.WriteString(": ")
+	b.WriteString(strconv.Itoa(e.Status))
+	if t := http.StatusText(e.Status); t != "" {
+		b.WriteByte(' ')
+		b.WriteString(t)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if len(e.Errors) > 0 {
+		b.WriteString(" (")
+		b.WriteString(strings.Join(e.Errors, "; "))
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is makes ErrUnauthorized and ErrStreamNotFound match the statuses they stand for.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+	case ErrStreamNotFound:
+		return e.Status == http.StatusNotFound
+	}
+	return false
+}
+
+// Retriable reports whether the same request may succeed later: 5xx, 429 and 408.
+func (e *APIError) Retriable() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests ||
+		e.Status == http.StatusRequestTimeout
+}
+
+// IsRetriable reports whether err, returned by a Client call, may go away by retrying the call:
+// a retriable *APIError, or a transport, network or timeout error. Context cancellation, a
+// certificate the client does not trust, and every other *APIError are not retriable.
+func IsRetriable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
+		return apiErr.Retriable()
+	}
+	if isCertificateError(err) {
+		return false
+	}
+	if _, ok := errors.AsType[*url.Error](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func isCertificateError(err error) bool {
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		return true
+	}
+	_, ok := errors.AsType[x509.CertificateInvalidError](err)
+	return ok
+}
