@@ -1,0 +1,250 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/seabridge/seabridge/internal/streamsea"
+)
+
+// outFrame is one text frame queued for a connection's writer. Deliveries carry their stream
+// and message count so the writer can count them; closeAfter ends the connection once written;
+// a non-nil ready holds the frame back until it is closed.
+type outFrame struct {
+	data       []byte
+	st         *stream
+	n          int
+	closeAfter bool
+	ready      <-chan struct{}
+}
+
+// session is what a successful authentication grants.
+type session struct {
+	clientID, jailID string
+	mustFanout       bool
+	filter           *filter
+}
+
+// subscription is one subscribe request of one connection. Immutable once joined.
+type subscription struct {
+	conn     *wsConn
+	id       uint64
+	stream   *stream
+	groupKey string
+	filter   *filter
+}
+
+// wsConn is one websocket connection: the handler goroutine reads (and owns nextID and subs),
+// one writer goroutine writes. Anything may call kill or enqueue concurrently.
+type wsConn struct {
+	srv  *Server
+	ws   *websocket.Conn
+	out  chan outFrame
+	done chan struct{} // closed by kill
+	kill func()
+
+	sess        atomic.Pointer[session]
+	nextID      uint64
+	subs        []*subscription
+	writerDone  chan struct{}
+	expiryTimer *time.Timer
+}
+
+func newWSConn(srv *Server, ws *websocket.Conn) *wsConn {
+	c := &wsConn{
+		srv: srv, ws: ws,
+		out:        make(chan outFrame, srv.opts.QueueSize),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	var once sync.Once
+	c.kill = func() {
+		once.Do(func() {
+			close(c.done)
+			_ = c.ws.NetConn().Close() // unblocks the reader and the writer
+		})
+	}
+	return c
+}
+
+// serve runs the connection until it ends: it starts the writer, reads frames, and cleans up.
+// Called on the HTTP handler goroutine, which the server tracks.
+func (c *wsConn) serve() {
+	c.srv.wg.Add(1)
+	go func() {
+		defer c.srv.wg.Done()
+		c.writeLoop()
+	}()
+	defer c.cleanup()
+	deadline := 2 * c.srv.opts.PingInterval
+	_ = c.ws.SetReadDeadline(time.Now().Add(deadline))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(deadline))
+	})
+	c.ws.SetReadLimit(c.srv.opts.MaxBodyBytes)
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = c.ws.SetReadDeadline(time.Now().Add(deadline))
+		if !c.handle(data) {
+			<-c.done // the writer sends the last answer, then kills the connection
+			return
+		}
+	}
+}
+
+func (c *wsConn) cleanup() {
+	c.kill()
+	<-c.writerDone
+	if c.expiryTimer != nil {
+		c.expiryTimer.Stop()
+	}
+	for _, sub := range c.subs {
+		sub.stream.leave(sub.groupKey, sub)
+	}
+	for {
+		select {
+		case f := <-c.out:
+			if f.st != nil {
+				f.st.dropped.Add(uint64(f.n))
+			}
+		default:
+			c.srv.forget(c)
+			return
+		}
+	}
+}
+
+// writeLoop is the only writer of data frames; it also sends the pings.
+func (c *wsConn) writeLoop() {
+	defer close(c.writerDone)
+	defer c.kill()
+	ticker := time.NewTicker(c.srv.opts.PingInterval)
+	defer ticker.Stop()
+	writeWait := max(10*time.Second, 2*c.srv.opts.PingInterval)
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ticker.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
+		case f := <-c.out:
+			if f.ready != nil {
+				select {
+				case <-f.ready:
+				case <-c.done:
+					return
+				}
+			}
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
+				if f.st != nil {
+					f.st.dropped.Add(uint64(f.n))
+				}
+				return
+			}
+			if f.st != nil {
+				f.st.delivered.Add(uint64(f.n))
+			}
+			if f.closeAfter {
+				msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "")
+				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+				return
+			}
+		}
+	}
+}
+
+// enqueue queues a delivery for the writer, applying the slow-subscriber policy when the queue
+// is full. It returns errPublishTimeout only under the "block" policy.
+func (c *wsConn) enqueue(f outFrame, w *blockWaiter) error {
+	select {
+	case <-c.done:
+		f.st.dropped.Add(uint64(f.n))
+		return nil
+	default:
+	}
+	select {
+	case c.out <- f:
+		return nil
+	default:
+	}
+	switch c.srv.opts.SlowSubscriber {
+	case PolicyDisconnect:
+		f.st.dropped.Add(uint64(f.n))
+		c.srv.log.Warn("closing slow subscriber", "jail", f.st.jailID, "stream", f.st.name)
+		c.kill()
+		return nil
+	case PolicyBlock:
+		return w.wait(c, f)
+	default:
+		f.st.dropped.Add(uint64(f.n))
+		return nil
+	}
+}
+
+// reply queues an answer frame; it waits for room, giving up when the connection ends.
+func (c *wsConn) reply(f streamsea.Frame, closeAfter bool) {
+	c.replyWhen(f, closeAfter, nil)
+}
+
+// replyWhen queues an answer that the writer holds back until ready is closed (nil: at once).
+func (c *wsConn) replyWhen(f streamsea.Frame, closeAfter bool, ready <-chan struct{}) {
+	data, err := json.Marshal(f)
+	if err != nil {
+		c.srv.log.Error("encode websocket answer", "err", err)
+		c.kill()
+		return
+	}
+	select {
+	case c.out <- outFrame{data: data, closeAfter: closeAfter, ready: ready}:
+	case <-c.done:
+	}
+}
+
+func (c *wsConn) fail(id uint64, action, msg string, closeAfter bool) {
+	no := false
+	c.reply(streamsea.Frame{ID: id, Action: action, Success: &no, Error: &streamsea.FrameError{Message: msg}}, closeAfter)
+}
+
+// blockWaiter is the shared deadline of one publication under the "block" policy: the timer
+// is created at the first full queue only, so the common path costs nothing.
+type blockWaiter struct {
+	timeout time.Duration
+	timer   *time.Timer
+	expired bool
+}
+
+func (w *blockWaiter) wait(c *wsConn, f outFrame) error {
+	if w.timer == nil && !w.expired {
+		w.timer = time.NewTimer(w.timeout)
+	}
+	if !w.expired {
+		select {
+		case c.out <- f:
+			return nil
+		case <-c.done:
+			f.st.dropped.Add(uint64(f.n))
+			return nil
+		case <-w.timer.C:
+			w.expired = true
+		}
+	}
+	f.st.dropped.Add(uint64(f.n))
+	return fmt.Errorf("%w (stream %q)", errPublishTimeout, f.st.name)
+}
+
+// stop releases the timer; called once the publication is done.
+func (w *blockWaiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
