@@ -1,0 +1,22 @@
+package pipeline
+
+import "errors"
+
+var (
+	// ErrInvalidOptions is returned by NewRunner when Options are incomplete or inconsistent.
+	ErrInvalidOptions = errors.New("invalid pipeline options")
+	// ErrPoisonMessage stops a runner that has no dead-letter destination and OnPoison "stop";
+	// the wrapping error names the message and the reason.
+	ErrPoisonMessage = errors.New("poison message")
+	// ErrShutdownTimeout is returned by Run when the shutdown budget expired before everything
+	// read had been written; the unwritten messages were nacked.
+	ErrShutdownTimeout = errors.New("shutdown budget expired")
+)
+
+var (
+	// ErrStopped is the nack cause of messages still queued when the runner stopped on a fatal
+	// error.
+	ErrStopped = errors.New("pipeline stopped before the message was written")
+	// ErrAlreadyStarted is returned by a second call of Runner.Run.
+	ErrAlreadyStarted = errors.New("runner already started")
+)

@@ -1,0 +1,108 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/seabridge/seabridge/internal/backoff"
+)
+
+// Directions, used as the direction metric label.
+const (
+	DirectionStreamSeaToKafka = "streamsea_to_kafka"
+	DirectionKafkaToStreamSea = "kafka_to_streamsea"
+)
+
+// What a runner without a DeadLetter does with a poison message.
+const (
+	OnPoisonStop = "stop" // stop the runner with an error naming the message
+	OnPoisonDrop = "drop" // log at WARN, count, then ack
+)
+
+// Defaults applied by NewRunner to zero Options fields.
+const (
+	DefaultBatchSize          = 500
+	DefaultBatchBytes         = 1 << 20
+	DefaultLinger             = 5 * time.Millisecond
+	DefaultMaxInFlightBatches = 2
+	DefaultShutdownTimeout    = 30 * time.Second
+)
+
+// DeadLetter receives the messages that can never be written to the sink, with one reason per
+// message. It returns nil only once the messages are durable; any other error is retried with
+// backoff (errors wrapping ErrFatal stop the runner). It is called from the runner's writer
+// goroutine only, never concurrently with itself.
+type DeadLetter interface {
+	DeadLetter(ctx context.Context, msgs []*Message, reasons []error) error
+}
+
+// Options configure one Runner. Source, Sink, Name and Direction are required.
+type Options struct {
+	Name       string // pipeline name, a metric label
+	Direction  string // DirectionStreamSeaToKafka or DirectionKafkaToStreamSea, a metric label
+	Source     Source
+	Mapper     Mapper     // nil: identity
+	Sink       Sink       //
+	DeadLetter DeadLetter // nil: OnPoison decides
+	OnPoison   string     // with no DeadLetter: OnPoisonStop (default) or OnPoisonDrop
+
+	BatchSize  int           // messages per sink write; default 500
+	BatchBytes int           // key+value bytes per sink write; default 1 MiB
+	Linger     time.Duration // flush a partial batch this long after its first message; default 5ms
+	// MaxInFlightBatches bounds the batches queued between reader and writer; default 2.
+	MaxInFlightBatches int
+	// ShutdownTimeout bounds the drain after the Run context is cancelled; default 30s.
+	ShutdownTimeout time.Duration
+	Retry           backoff.Policy // sink writes, dead-lettering and (re)connects
+
+	Logger  *slog.Logger // nil: discard
+	Metrics *Metrics     // nil: unregistered metrics private to the runner
+}
+
+func (o Options) withDefaults() Options {
+	if o.OnPoison == "" {
+		o.OnPoison = OnPoisonStop
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	if o.Linger <= 0 {
+		o.Linger = DefaultLinger
+	}
+	if o.MaxInFlightBatches <= 0 {
+		o.MaxInFlightBatches = DefaultMaxInFlightBatches
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	return o
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Name == "":
+		return fmt.Errorf("%w: name is empty", ErrInvalidOptions)
+	case o.Direction != DirectionStreamSeaToKafka && o.Direction != DirectionKafkaToStreamSea:
+		return fmt.Errorf("%w: pipeline %q: direction %q is not %q or %q", ErrInvalidOptions,
+			o.Name, o.Direction, DirectionStreamSeaToKafka, DirectionKafkaToStreamSea)
+	case o.Source == nil:
+		return fmt.Errorf("%w: pipeline %q: no source", ErrInvalidOptions, o.Name)
+	case o.Sink == nil:
+		return fmt.Errorf("%w: pipeline %q: no sink", ErrInvalidOptions, o.Name)
+	case o.OnPoison != OnPoisonStop && o.OnPoison != OnPoisonDrop:
+		return fmt.Errorf("%w: pipeline %q: on_poison %q is not %q or %q", ErrInvalidOptions,
+			o.Name, o.OnPoison, OnPoisonStop, OnPoisonDrop)
+	}
+	return nil
+}

@@ -1,0 +1,233 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seabridge/seabridge/internal/backoff"
+)
+
+// Runner moves messages from one Source through an optional Mapper to one Sink. See the
+// package documentation for the contract. A Runner runs once.
+type Runner struct {
+	opts    Options
+	log     *slog.Logger
+	m       runnerMetrics
+	c       counters
+	started atomic.Bool
+
+	connMu   sync.Mutex // serialises connection-state updates so that up matches Ready
+	sourceUp bool
+	sinkUp   bool
+	ready    atomic.Bool
+}
+
+// NewRunner checks opts, applies defaults and returns a Runner ready to Run. Errors wrap
+// ErrInvalidOptions.
+func NewRunner(opts Options) (*Runner, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	return &Runner{
+		opts: opts,
+		log:  opts.Logger.With("pipeline", opts.Name, "direction", opts.Direction),
+		m:    opts.Metrics.forRunner(opts.Name, opts.Direction),
+	}, nil
+}
+
+// Ready reports whether both the source and the sink are connected. Safe for concurrent use.
+func (r *Runner) Ready() bool { return r.ready.Load() }
+
+// Stats returns a snapshot of the runner's counters. Safe for concurrent use.
+func (r *Runner) Stats() Stats {
+	s := r.c.snapshot()
+	s.Ready = r.Ready()
+	return s
+}
+
+// Run connects the sink, then the source, and moves messages until ctx is done or a fatal
+// error occurs. On ctx cancellation it stops reading, writes everything already read within
+// the shutdown budget, nacks what is left, closes the source and then the sink, and returns
+// nil if nothing had to be nacked. Otherwise it returns the fatal error (wrapping ErrFatal,
+// ErrPoisonMessage or ErrShutdownTimeout). No goroutine started by Run outlives it.
+func (r *Runner) Run(ctx context.Context) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("pipeline %q: %w", r.opts.Name, ErrAlreadyStarted)
+	}
+	r.m.running.Set(1)
+	defer r.m.running.Set(0)
+	err := errors.Join(r.run(ctx), r.close(ctx))
+	if err != nil {
+		return fmt.Errorf("pipeline %q: %w", r.opts.Name, err)
+	}
+	return nil
+}
+
+func (r *Runner) run(ctx context.Context) error {
+	if err := r.connect(ctx, sideSink, r.opts.Sink.Connect); err != nil {
+		return ignoreCancel(ctx, err)
+	}
+	if err := r.connect(ctx, sideSource, r.opts.Source.Connect); err != nil {
+		return ignoreCancel(ctx, err)
+	}
+	return r.pump(ctx)
+}
+
+// ignoreCancel turns the error of a loop that stopped because ctx was cancelled into nil.
+func ignoreCancel(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil
+	}
+	return err
+}
+
+// pump runs the reader and the writer until ctx is done or one of them stops, then drains
+// within the shutdown budget.
+func (r *Runner) pump(ctx context.Context) error {
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	writeCtx, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriting()
+	f := newFlow(r, context.WithoutCancel(ctx))
+
+	readerDone := make(chan struct{})
+	var readErr, writeErr error
+	go func() {
+		defer close(readerDone)
+		readErr = f.read(readCtx)
+	}()
+	go func() {
+		defer close(f.writerDone)
+		writeErr = f.write(writeCtx)
+	}()
+
+	select {
+	case <-ctx.Done():
+	case <-readerDone:
+	case <-f.writerDone:
+	}
+	stopReading()
+	budget := time.NewTimer(r.opts.ShutdownTimeout)
+	defer budget.Stop()
+	select {
+	case <-f.writerDone:
+	case <-budget.C:
+		stopWriting()
+		<-f.writerDone
+	}
+	<-readerDone
+	f.nackQueued(ErrStopped)
+
+	err := errors.Join(writeErr, readErr)
+	if n := f.shutdownNacked; n > 0 && err == nil {
+		err = fmt.Errorf("%w after %v: %d message(s) nacked", ErrShutdownTimeout, r.opts.ShutdownTimeout, n)
+	}
+	return err
+}
+
+// connect calls connectFn until it succeeds, fails with ErrFatal, or ctx is done (ctx.Err()).
+func (r *Runner) connect(ctx context.Context, side string, connectFn func(context.Context) error) error {
+	bo := backoff.New(r.opts.Retry)
+	for {
+		err := connectFn(ctx)
+		if err == nil {
+			r.setUp(side, true)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, ErrFatal) {
+			return fmt.Errorf("connect %s: %w", side, err)
+		}
+		r.countError(side)
+		r.countRetry()
+		r.log.Warn("connect failed, retrying", "side", side, "attempt", bo.Attempt()+1, "err", err)
+		if err := bo.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// reconnect records a lost connection on side and connects again.
+func (r *Runner) reconnect(ctx context.Context, side string, connectFn func(context.Context) error, cause error) error {
+	r.setUp(side, false)
+	r.countError(side)
+	r.c.reconnects.Add(1)
+	if side == sideSource {
+		r.m.reconnectSource.Inc()
+	} else {
+		r.m.reconnectSink.Inc()
+	}
+	r.log.Warn("connection lost, reconnecting", "side", side, "err", cause)
+	return r.connect(ctx, side, connectFn)
+}
+
+func (r *Runner) close(ctx context.Context) error {
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := r.opts.Source.Close(closeCtx); err != nil {
+		errs = append(errs, fmt.Errorf("close source: %w", err))
+	}
+	r.setUp(sideSource, false)
+	if err := r.opts.Sink.Close(closeCtx); err != nil {
+		errs = append(errs, fmt.Errorf("close sink: %w", err))
+	}
+	r.setUp(sideSink, false)
+	return errors.Join(errs...)
+}
+
+func (r *Runner) setUp(side string, up bool) {
+	r.connMu.Lock()
+	defer r.connMu.Unlock()
+	if side == sideSource {
+		r.sourceUp = up
+	} else {
+		r.sinkUp = up
+	}
+	ready := r.sourceUp && r.sinkUp
+	r.ready.Store(ready)
+	if ready {
+		r.m.up.Set(1)
+	} else {
+		r.m.up.Set(0)
+	}
+}
+
+func (r *Runner) countError(stage string) {
+	r.c.errors.Add(1)
+	switch stage {
+	case stageSource:
+		r.m.errSource.Inc()
+	case stageMap:
+		r.m.errMap.Inc()
+	case stageSink:
+		r.m.errSink.Inc()
+	case stageDeadLetter:
+		r.m.errDeadLetter.Inc()
+	}
+}
+
+func (r *Runner) countRetry() {
+	r.c.retries.Add(1)
+	r.m.retries.Inc()
+}
+
+// describe names where m came from, for errors and logs.
+func describe(m *Message) string {
+	switch {
+	case m.Topic != "":
+		return fmt.Sprintf("topic %q partition %d offset %d", m.Topic, m.Partition, m.Offset)
+	case m.Stream != "":
+		return fmt.Sprintf("stream %q", m.Stream)
+	default:
+		return "message"
+	}
+}

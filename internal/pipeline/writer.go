@@ -1,0 +1,207 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seabridge/seabridge/internal/backoff"
+)
+
+// write delivers the batches of f.batches in order until the channel is closed (nil) or a
+// batch fails fatally. Once ctx is done (the shutdown budget expired) it nacks what is left.
+func (f *flow) write(ctx context.Context) error {
+	for b := range f.batches {
+		if ctx.Err() != nil {
+			f.shutdownNacked += f.nackBatch(b, ErrShutdownTimeout)
+			f.pool.put(b)
+			continue
+		}
+		if err := f.deliver(ctx, b); err != nil {
+			if ctx.Err() != nil {
+				f.shutdownNacked += f.nackBatch(b, ErrShutdownTimeout)
+				f.pool.put(b)
+				continue
+			}
+			f.nackBatch(b, err)
+			return err
+		}
+		f.pool.put(b)
+	}
+	return nil
+}
+
+// deliver writes b to the sink (retrying), acks what was written, and routes the rejected
+// and the mapper's poison messages. An error means b could not be completed; the caller
+// nacks what is unsettled.
+func (f *flow) deliver(ctx context.Context, b *batch) error {
+	var rejected map[int]error
+	if len(b.msgs) > 0 {
+		err := f.writeSink(ctx, b.msgs)
+		var pe *PoisonError
+		switch {
+		case errors.As(err, &pe):
+			rejected = pe.Errs
+		case err != nil:
+			return err
+		}
+		f.written(b, rejected)
+	}
+	if len(rejected) == 0 && len(b.poison) == 0 {
+		return nil
+	}
+	f.collectPoison(b, rejected)
+	return f.routePoison(ctx)
+}
+
+// writeSink calls Sink.Write with the same batch until it succeeds, returns a *PoisonError,
+// fails fatally, or ctx is done.
+func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
+	r := f.r
+	bo := backoff.New(r.opts.Retry)
+	for {
+		start := time.Now()
+		err := r.opts.Sink.Write(ctx, msgs)
+		r.m.writeDuration.Observe(time.Since(start).Seconds())
+		var pe *PoisonError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &pe):
+			return pe
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, ErrFatal):
+			return fmt.Errorf("write: %w", err)
+		case errors.Is(err, ErrNotConnected):
+			if err := r.reconnect(ctx, sideSink, r.opts.Sink.Connect, err); err != nil {
+				return err
+			}
+		default:
+			r.countError(stageSink)
+			r.log.Warn("write failed, retrying the same batch", "attempt", bo.Attempt()+1,
+				"messages", len(msgs), "err", err)
+			if err := bo.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		r.countRetry()
+	}
+}
+
+// written records the messages of b that the sink accepted (all but rejected) and acks them.
+func (f *flow) written(b *batch, rejected map[int]error) {
+	r := f.r
+	now := time.Now()
+	out, settled := 0, 0
+	var ackErr error
+	for i, m := range b.msgs {
+		if _, bad := rejected[i]; bad {
+			continue
+		}
+		out++
+		if !m.ReceivedAt.IsZero() {
+			r.m.latency.Observe(now.Sub(m.ReceivedAt).Seconds())
+		}
+		ok, err := b.recs[i].done(f.ackCtx)
+		if ok {
+			settled++
+		}
+		if err != nil {
+			ackErr = err
+		}
+	}
+	r.m.batchSize.Observe(float64(len(b.msgs)))
+	r.c.out.Add(uint64(out))
+	r.m.out.Add(float64(out))
+	f.settled(settled)
+	if ackErr != nil {
+		f.ackFailed(ackErr)
+	}
+}
+
+// collectPoison fills the dead-letter slices with the sink's rejects and the mapper's poison.
+func (f *flow) collectPoison(b *batch, rejected map[int]error) {
+	f.dlMsgs, f.dlReasons, f.dlRecs = f.dlMsgs[:0], f.dlReasons[:0], f.dlRecs[:0]
+	for i := 0; i < len(b.msgs) && len(rejected) > 0; i++ {
+		reason, bad := rejected[i]
+		if !bad {
+			continue
+		}
+		f.dlMsgs = append(f.dlMsgs, b.msgs[i])
+		f.dlReasons = append(f.dlReasons, reason)
+		f.dlRecs = append(f.dlRecs, b.recs[i])
+	}
+	for _, p := range b.poison {
+		f.dlMsgs = append(f.dlMsgs, p.msg)
+		f.dlReasons = append(f.dlReasons, p.reason)
+		f.dlRecs = append(f.dlRecs, p.rec)
+	}
+}
+
+// routePoison sends the collected poison messages to the dead-letter destination, or drops
+// them, or stops, and acks them when handled.
+func (f *flow) routePoison(ctx context.Context) error {
+	r := f.r
+	defer func() {
+		clear(f.dlMsgs)
+		clear(f.dlReasons)
+		clear(f.dlRecs)
+	}()
+	n := len(f.dlMsgs)
+	switch {
+	case n == 0:
+		return nil
+	case r.opts.DeadLetter != nil:
+		if err := f.deadLetter(ctx); err != nil {
+			return err
+		}
+		r.c.deadLettered.Add(uint64(n))
+		r.m.deadLettered.Add(float64(n))
+	case r.opts.OnPoison == OnPoisonDrop:
+		for i, m := range f.dlMsgs {
+			r.log.Warn("dropping poison message", "message", describe(m), "reason", f.dlReasons[i])
+		}
+		r.c.dropped.Add(uint64(n))
+		r.m.dropped.Add(float64(n))
+	default:
+		return fmt.Errorf("%w: %s: %w", ErrPoisonMessage, describe(f.dlMsgs[0]), f.dlReasons[0])
+	}
+	settled := 0
+	for _, rec := range f.dlRecs {
+		ok, err := rec.done(f.ackCtx)
+		if ok {
+			settled++
+		}
+		if err != nil {
+			f.ackFailed(err)
+		}
+	}
+	f.settled(settled)
+	return nil
+}
+
+// deadLetter calls DeadLetter until it succeeds, fails fatally, or ctx is done.
+func (f *flow) deadLetter(ctx context.Context) error {
+	r := f.r
+	bo := backoff.New(r.opts.Retry)
+	for {
+		err := r.opts.DeadLetter.DeadLetter(ctx, f.dlMsgs, f.dlReasons)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, ErrFatal):
+			return fmt.Errorf("dead-letter: %w", err)
+		}
+		r.countError(stageDeadLetter)
+		r.countRetry()
+		r.log.Warn("dead-lettering failed, retrying", "attempt", bo.Attempt()+1,
+			"messages", len(f.dlMsgs), "err", err)
+		if err := bo.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
