@@ -1,0 +1,238 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/seabridge/seabridge/internal/kafkautil"
+	"github.com/seabridge/seabridge/internal/pipeline"
+)
+
+// Headers added to produced records when KafkaOptions.AddHeaders is set.
+const (
+	HeaderSourceStream = "seabridge-source-stream"
+	HeaderReceivedAt   = "seabridge-received-at"
+	HeaderInstance     = "seabridge-instance"
+)
+
+// Defaults applied by NewKafka to zero-valued options.
+const (
+	defaultBatchSize    = 1000
+	defaultBatchBytes   = 1 << 20
+	defaultBatchTimeout = 5 * time.Millisecond
+	defaultWriteTimeout = 10 * time.Second
+	defaultMaxAttempts  = 3
+	// missingTopicChecks is how many consecutive Writes must find a routed topic missing
+	// before its messages are rejected as poison instead of retried.
+	missingTopicChecks = 3
+)
+
+// KafkaOptions configures a Kafka producer sink.
+type KafkaOptions struct {
+	Pipeline     string
+	Conn         kafkautil.Conn
+	Topic        string        // default topic; Message.TargetTopic overrides it
+	RequiredAcks string        // "all" (default), "one" or "none"
+	Compression  string        // "", "none", "gzip", "snappy", "lz4" or "zstd"
+	BatchSize    int           // records per produce request and partition; default 1000
+	BatchBytes   int64         // bytes per produce request and partition; default 1 MiB
+	BatchTimeout time.Duration // wait for a partial batch to fill; default 5ms
+	WriteTimeout time.Duration // default 10s
+	MaxAttempts  int           // produce attempts inside one Write; default 3
+	InstanceID   string
+	AddHeaders   bool
+}
+
+// Kafka is a pipeline.Sink producing to Kafka with one kafka-go Writer. Records with a key are
+// partitioned by key hash; records without a key are spread round robin.
+//
+// Write is synchronous: it returns nil once every record is acknowledged with the configured
+// acks. When some records fail, the whole batch is reported failed and the runner writes it
+// again, so records that did succeed are duplicated (at-least-once). Connect, Write and Close
+// must not be called concurrently.
+type Kafka struct {
+	opts    KafkaOptions
+	logger  *slog.Logger
+	metrics kafkaWriteMetrics
+
+	mu        sync.Mutex // guards the connection fields against Close
+	transport *kafka.Transport
+	client    *kafka.Client
+	writer    *kafka.Writer
+
+	topics  map[string]topicState // topics seen, by name
+	writes  uint64                // Write calls so far
+	records []kafka.Message
+	index   []int // index into the batch of each of records
+
+	// Header values shared by records: the writer only reads them.
+	instance    []byte
+	stream      string
+	streamBytes []byte
+}
+
+var _ pipeline.Sink = (*Kafka)(nil)
+
+// topicState is what a sink knows of one topic.
+type topicState struct {
+	misses    int    // consecutive Writes that found it missing; 0: it exists
+	checkedIn uint64 // the Write that checked it last
+}
+
+// NewKafka validates opts, applies defaults and returns an unconnected sink. m may be nil
+// (metrics are then kept unregistered).
+func NewKafka(opts KafkaOptions, logger *slog.Logger, m *KafkaSinkMetrics) (*Kafka, error) {
+	if m == nil {
+		m = NewKafkaSinkMetrics(nil)
+	}
+	return newKafka(opts, logger.With("component", "kafka-sink"), m.forSink(opts.Pipeline))
+}
+
+func newKafka(opts KafkaOptions, logger *slog.Logger, m kafkaWriteMetrics) (*Kafka, error) {
+	if err := validateKafkaOptions(&opts); err != nil {
+		return nil, fmt.Errorf("kafka sink %q: %w", opts.Pipeline, err)
+	}
+	return &Kafka{
+		opts:     opts,
+		logger:   logger.With("pipeline", opts.Pipeline),
+		metrics:  m,
+		topics:   make(map[string]topicState),
+		instance: []byte(opts.InstanceID),
+	}, nil
+}
+
+func validateKafkaOptions(o *KafkaOptions) error {
+	if err := o.Conn.Validate(); err != nil {
+		return err
+	}
+	if _, err := requiredAcks(o.RequiredAcks); err != nil {
+		return err
+	}
+	if _, err := compression(o.Compression); err != nil {
+		return err
+	}
+	if o.BatchSize < 0 || o.BatchBytes < 0 || o.BatchTimeout < 0 || o.WriteTimeout < 0 || o.MaxAttempts < 0 {
+		return errors.New("negative batch size, batch bytes, timeout or attempts")
+	}
+	o.BatchSize = orDefault(o.BatchSize, defaultBatchSize)
+	o.BatchBytes = orDefault(o.BatchBytes, defaultBatchBytes)
+	o.BatchTimeout = orDefault(o.BatchTimeout, defaultBatchTimeout)
+	o.WriteTimeout = orDefault(o.WriteTimeout, defaultWriteTimeout)
+	o.MaxAttempts = orDefault(o.MaxAttempts, defaultMaxAttempts)
+	return nil
+}
+
+func orDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func requiredAcks(s string) (kafka.RequiredAcks, error) {
+	switch s {
+	case "", "all":
+		return kafka.RequireAll, nil
+	case "one":
+		return kafka.RequireOne, nil
+	case "none":
+		return kafka.RequireNone, nil
+	}
+	return 0, fmt.Errorf("required acks %q: want all, one or none", s)
+}
+
+func compression(s string) (kafka.Compression, error) {
+	switch s {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "zstd":
+		return kafka.Zstd, nil
+	}
+	return 0, fmt.Errorf("compression %q: want none, gzip, snappy, lz4 or zstd", s)
+}
+
+// Connect checks the cluster and that the default topic exists; bad credentials and a missing
+// default topic are fatal (wrapped with pipeline.ErrFatal). Connect on a connected sink does
+// nothing.
+func (k *Kafka) Connect(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.writer != nil {
+		return nil
+	}
+	if err := k.opts.Conn.Check(ctx); err != nil {
+		return fatalIf(errors.Is(err, kafkautil.ErrAuth), fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, err))
+	}
+	client, transport, err := k.opts.Conn.Client()
+	if err != nil {
+		return fmt.Errorf("%w: kafka sink %q: %w", pipeline.ErrFatal, k.opts.Pipeline, err)
+	}
+	if k.opts.Topic != "" {
+		if err := kafkautil.CheckTopics(ctx, client, k.opts.Topic); err != nil {
+			transport.CloseIdleConnections()
+			fatal := errors.Is(err, kafkautil.ErrTopicMissing) || errors.Is(err, kafkautil.ErrAuth)
+			return fatalIf(fatal, fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, err))
+		}
+		k.topics[k.opts.Topic] = topicState{}
+	}
+	k.transport, k.client, k.writer = transport, client, k.newWriter(transport)
+	return nil
+}
+
+func fatalIf(fatal bool, err error) error {
+	if fatal {
+		return fmt.Errorf("%w: %w", pipeline.ErrFatal, err)
+	}
+	return err
+}
+
+func (k *Kafka) newWriter(t *kafka.Transport) *kafka.Writer {
+	acks, _ := requiredAcks(k.opts.RequiredAcks)
+	codec, _ := compression(k.opts.Compression)
+	logger := k.logger
+	return &kafka.Writer{
+		Addr:                   kafka.TCP(k.opts.Conn.Brokers...),
+		Transport:              t,
+		Balancer:               &kafka.Hash{}, // nil keys go round robin
+		RequiredAcks:           acks,
+		Compression:            codec,
+		BatchSize:              k.opts.BatchSize,
+		BatchBytes:             k.opts.BatchBytes,
+		BatchTimeout:           k.opts.BatchTimeout,
+		WriteTimeout:           k.opts.WriteTimeout,
+		ReadTimeout:            k.opts.WriteTimeout,
+		MaxAttempts:            k.opts.MaxAttempts,
+		AllowAutoTopicCreation: false,
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			logger.Warn("kafka writer: " + fmt.Sprintf(msg, args...))
+		}),
+	}
+}
+
+// Close closes the writer and its connections. It is idempotent; a later Connect reconnects.
+func (k *Kafka) Close(context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.writer == nil {
+		return nil
+	}
+	err := k.writer.Close()
+	k.transport.CloseIdleConnections()
+	k.transport, k.client, k.writer = nil, nil, nil
+	if err != nil {
+		return fmt.Errorf("kafka sink %q: close writer: %w", k.opts.Pipeline, err)
+	}
+	return nil
+}

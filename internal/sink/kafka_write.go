@@ -1,0 +1,229 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/seabridge/seabridge/internal/kafkautil"
+	"github.com/seabridge/seabridge/internal/pipeline"
+)
+
+// Write produces batch and waits for the acks. It returns nil when every record is
+// acknowledged; a *pipeline.PoisonError when the records it names can never be written (too
+// large, invalid, or routed to a topic that stayed missing over several Writes) and all the
+// others were written; an error wrapping pipeline.ErrFatal on authentication or authorization
+// failure; pipeline.ErrNotConnected before Connect; any other error is transient and means the
+// whole batch must be written again.
+func (k *Kafka) Write(ctx context.Context, batch []*pipeline.Message) error {
+	if k.writer == nil {
+		return fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, pipeline.ErrNotConnected)
+	}
+	start := time.Now()
+	err := k.write(ctx, batch)
+	k.metrics.duration.Observe(time.Since(start).Seconds())
+	var poison *pipeline.PoisonError
+	switch {
+	case err == nil:
+		k.metrics.written.Add(float64(len(batch)))
+	case errors.As(err, &poison):
+		k.metrics.written.Add(float64(len(batch) - len(poison.Errs)))
+		k.metrics.errors.Add(float64(len(poison.Errs)))
+		return err
+	default:
+		k.metrics.errors.Add(float64(len(batch)))
+		return fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, err)
+	}
+	return nil
+}
+
+func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
+	k.writes++
+	poison, err := k.prepare(ctx, batch)
+	if err != nil {
+		return err
+	}
+	if len(k.records) > 0 {
+		werr := k.writer.WriteMessages(ctx, k.records...)
+		if err := k.settle(ctx, werr, poison); err != nil {
+			return err
+		}
+	}
+	if len(poison) > 0 {
+		return &pipeline.PoisonError{Errs: poison}
+	}
+	return nil
+}
+
+// prepare fills k.records and k.index with the records to write, and returns the messages
+// rejected before writing.
+func (k *Kafka) prepare(ctx context.Context, batch []*pipeline.Message) (map[int]error, error) {
+	k.records, k.index = k.records[:0], k.index[:0]
+	var poison map[int]error
+	reject := func(i int, err error) {
+		if poison == nil {
+			poison = make(map[int]error)
+		}
+		poison[i] = err
+	}
+	for i, m := range batch {
+		topic := m.TargetTopic
+		if topic == "" {
+			topic = k.opts.Topic
+		}
+		if topic == "" {
+			reject(i, ErrNoTopic)
+			continue
+		}
+		exists, err := k.topicExists(ctx, topic)
+		if err != nil {
+			return nil, err
+		}
+		if !exists {
+			reject(i, fmt.Errorf("%w: %q", kafkautil.ErrTopicMissing, topic))
+			continue
+		}
+		rec := k.record(topic, m)
+		if size := recordSize(&rec); size > k.opts.BatchBytes {
+			reject(i, fmt.Errorf("%w: %d > %d bytes", ErrTooLarge, size, k.opts.BatchBytes))
+			continue
+		}
+		k.records = append(k.records, rec)
+		k.index = append(k.index, i)
+	}
+	return poison, nil
+}
+
+// topicExists reports whether a routed topic exists, checking a topic not known to exist at
+// most once per Write. A topic found missing fails the Write as transient until
+// missingTopicChecks consecutive Writes found it missing; it then reports false.
+func (k *Kafka) topicExists(ctx context.Context, topic string) (bool, error) {
+	st, known := k.topics[topic]
+	if known && st.misses == 0 {
+		return true, nil
+	}
+	if known && st.checkedIn == k.writes {
+		return false, nil
+	}
+	err := kafkautil.CheckTopics(ctx, k.client, topic)
+	switch {
+	case err == nil:
+		k.topics[topic] = topicState{}
+		return true, nil
+	case errors.Is(err, kafkautil.ErrAuth):
+		return false, fmt.Errorf("%w: %w", pipeline.ErrFatal, err)
+	case !errors.Is(err, kafkautil.ErrTopicMissing):
+		return false, err
+	}
+	st = topicState{misses: st.misses + 1, checkedIn: k.writes}
+	k.topics[topic] = st
+	if st.misses >= missingTopicChecks {
+		return false, nil
+	}
+	return false, err
+}
+
+func (k *Kafka) record(topic string, m *pipeline.Message) kafka.Message {
+	n := len(m.Headers)
+	if k.opts.AddHeaders {
+		n += 3
+	}
+	var headers []kafka.Header
+	if n > 0 {
+		headers = make([]kafka.Header, 0, n)
+		for _, h := range m.Headers {
+			headers = append(headers, kafka.Header{Key: h.Key, Value: h.Value})
+		}
+	}
+	if k.opts.AddHeaders {
+		if m.Stream != "" {
+			if m.Stream != k.stream {
+				k.stream, k.streamBytes = m.Stream, []byte(m.Stream)
+			}
+			headers = append(headers, kafka.Header{Key: HeaderSourceStream, Value: k.streamBytes})
+		}
+		if !m.ReceivedAt.IsZero() {
+			headers = append(headers, kafka.Header{Key: HeaderReceivedAt, Value: m.ReceivedAt.AppendFormat(nil, time.RFC3339Nano)})
+		}
+		headers = append(headers, kafka.Header{Key: HeaderInstance, Value: k.instance})
+	}
+	return kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers, Time: m.Time}
+}
+
+// recordSize bounds from above kafka-go's own size accounting of a record, which it compares
+// with BatchBytes before writing anything.
+func recordSize(r *kafka.Message) int64 {
+	n := int64(4+1+1+8) + int64(4+len(r.Key)) + int64(4+len(r.Value)) + 5
+	for _, h := range r.Headers {
+		n += int64(5+len(h.Key)) + int64(5+len(h.Value))
+	}
+	return n
+}
+
+// settle maps the result of WriteMessages: records rejected for a reason that is permanent for
+// them are written again one by one to tell the bad ones (added to poison) from the good ones
+// that shared their produce request.
+func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) error {
+	if werr == nil {
+		return nil
+	}
+	var perRecord kafka.WriteErrors
+	if !errors.As(werr, &perRecord) || len(perRecord) != len(k.records) {
+		return k.classify(werr)
+	}
+	var retry []int
+	for j, err := range perRecord {
+		switch {
+		case err == nil:
+		case isPermanent(err):
+			retry = append(retry, j)
+		default:
+			return k.classify(err)
+		}
+	}
+	for _, j := range retry {
+		err := k.writer.WriteMessages(ctx, k.records[j])
+		var single kafka.WriteErrors
+		if errors.As(err, &single) && len(single) == 1 {
+			err = single[0]
+		}
+		switch {
+		case err == nil:
+		case isPermanent(err):
+			poison[k.index[j]] = fmt.Errorf("kafka rejected the record: %w", err)
+		default:
+			return k.classify(err)
+		}
+	}
+	return nil
+}
+
+// classify wraps auth failures with pipeline.ErrFatal, and forgets routed topics that the
+// cluster no longer knows so that the next Write checks them again.
+func (k *Kafka) classify(err error) error {
+	if kafkautil.IsAuthError(err) {
+		return fmt.Errorf("%w: %w: %w", pipeline.ErrFatal, kafkautil.ErrAuth, err)
+	}
+	if errors.Is(err, kafka.UnknownTopicOrPartition) {
+		for _, r := range k.records {
+			if r.Topic != k.opts.Topic {
+				delete(k.topics, r.Topic)
+			}
+		}
+	}
+	return fmt.Errorf("produce: %w", err)
+}
+
+// isPermanent reports errors that the same record will always get.
+func isPermanent(err error) bool {
+	for _, e := range []error{kafka.MessageSizeTooLarge, kafka.InvalidMessage, kafka.InvalidMessageSize,
+		kafka.RecordListTooLarge, kafka.InvalidRecord, kafka.InvalidTimestamp} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
