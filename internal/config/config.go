@@ -1,0 +1,210 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/seabridge/seabridge/internal/streamsea"
+)
+
+// Config is the whole bridge configuration: plain data, no runtime state. Build one with Load,
+// LoadBytes or Default; check a hand-built one with Validate.
+type Config struct {
+	Bridge    Bridge                         `koanf:"bridge"`
+	HTTP      HTTP                           `koanf:"http"`
+	Streamsea map[string]StreamseaConnection `koanf:"streamsea"`
+	Kafka     map[string]KafkaConnection     `koanf:"kafka"`
+	Pipelines []Pipeline                     `koanf:"pipelines"`
+}
+
+// Bridge holds process-wide settings.
+type Bridge struct {
+	InstanceID      string        `koanf:"instance_id"`      // Load fills in the hostname when empty
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"` // soft-shutdown budget
+	LogLevel        string        `koanf:"log_level"`        // debug|info|warn|error
+	LogFormat       string        `koanf:"log_format"`       // text|json
+}
+
+// HTTP configures the observability server. An empty Listen disables it.
+type HTTP struct {
+	Listen string `koanf:"listen"`
+}
+
+// TLS configures a client TLS connection. File paths are absolute after Load.
+type TLS struct {
+	Enabled            bool   `koanf:"enabled"`
+	CAFile             string `koanf:"ca_file"`
+	CertFile           string `koanf:"cert_file"`
+	KeyFile            string `koanf:"key_file"`
+	InsecureSkipVerify bool   `koanf:"insecure_skip_verify"`
+}
+
+// StreamseaConnection is one named stream-sea server and its credentials. After Load,
+// ClientSecret and JWT hold the contents of their *_file when one was given, and TLS.Enabled is
+// true for an https URL.
+type StreamseaConnection struct {
+	URL              string        `koanf:"url"`
+	ClientID         string        `koanf:"client_id"`
+	ClientSecret     Secret        `koanf:"client_secret"`
+	ClientSecretFile string        `koanf:"client_secret_file"`
+	JWT              Secret        `koanf:"jwt"`
+	JWTFile          string        `koanf:"jwt_file"`
+	Gzip             bool          `koanf:"gzip"`
+	RequestTimeout   time.Duration `koanf:"request_timeout"`
+	DeadAfter        time.Duration `koanf:"dead_after"`
+	MaxFrameBytes    int           `koanf:"max_frame_bytes"`
+	ReconnectInitial time.Duration `koanf:"reconnect_initial"`
+	ReconnectMax     time.Duration `koanf:"reconnect_max"`
+	TLS              TLS           `koanf:"tls"`
+}
+
+// WebsocketURL derives the websocket endpoint from URL: ws for http, wss for https, with
+// /api/v1/streams appended to the path. It returns "" when URL does not parse.
+func (c StreamseaConnection) WebsocketURL() string {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return ""
+	}
+	switch u.Scheme {
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return ""
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + "/api/v1/streams"
+	return u.String()
+}
+
+// KafkaConnection is one named Kafka cluster.
+type KafkaConnection struct {
+	Brokers     []string      `koanf:"brokers"`
+	ClientID    string        `koanf:"client_id"`
+	DialTimeout time.Duration `koanf:"dial_timeout"`
+	TLS         TLS           `koanf:"tls"`
+	SASL        SASL          `koanf:"sasl"`
+}
+
+// SASL mechanisms accepted in SASL.Mechanism; "" disables SASL.
+const (
+	SASLPlain       = "plain"
+	SASLScramSHA256 = "scram-sha-256"
+	SASLScramSHA512 = "scram-sha-512"
+)
+
+// SASL configures Kafka authentication. After Load, Password holds the contents of
+// PasswordFile when one was given.
+type SASL struct {
+	Mechanism    string `koanf:"mechanism"`
+	Username     string `koanf:"username"`
+	Password     Secret `koanf:"password"`
+	PasswordFile string `koanf:"password_file"`
+}
+
+// Endpoint names the system a pipeline source or sink talks to.
+type Endpoint string
+
+// The two endpoint types.
+const (
+	EndpointStreamsea Endpoint = "streamsea"
+	EndpointKafka     Endpoint = "kafka"
+)
+
+// Pipeline moves messages one way between stream-sea and Kafka.
+type Pipeline struct {
+	Name       string     `koanf:"name"`
+	Enabled    bool       `koanf:"enabled"`
+	Source     Source     `koanf:"source"`
+	Mapping    Mapping    `koanf:"mapping"`
+	Sink       Sink       `koanf:"sink"`
+	Batch      Batch      `koanf:"batch"`
+	Retry      Retry      `koanf:"retry"`
+	DeadLetter DeadLetter `koanf:"dead_letter"`
+}
+
+// Source is where a pipeline reads. Type selects which fields apply: Streams for a streamsea
+// source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes and MaxWait for a kafka source;
+// GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
+// Config.Kafka according to Type.
+type Source struct {
+	Type           Endpoint      `koanf:"type"`
+	Connection     string        `koanf:"connection"`
+	Streams        []string      `koanf:"streams"`
+	Topics         []string      `koanf:"topics"`
+	GroupID        string        `koanf:"group_id"`
+	StartOffset    string        `koanf:"start_offset"` // earliest|latest
+	CommitInterval time.Duration `koanf:"commit_interval"`
+	MinBytes       int           `koanf:"min_bytes"`
+	MaxBytes       int           `koanf:"max_bytes"`
+	MaxWait        time.Duration `koanf:"max_wait"`
+	MaxInFlight    int           `koanf:"max_in_flight"`
+}
+
+// Sink is where a pipeline writes. Type selects which fields apply: Topic, Acks, Compression,
+// BatchSize, BatchBytes, BatchTimeout, MaxAttempts, WriteTimeout and Headers for a kafka sink;
+// Stream, Schema, SchemaFile, OnSchemaConflict and Validate for a streamsea sink. After Load,
+// Schema holds the parsed SchemaFile when one was given.
+type Sink struct {
+	Type             Endpoint          `koanf:"type"`
+	Connection       string            `koanf:"connection"`
+	Topic            string            `koanf:"topic"`
+	Acks             string            `koanf:"acks"`        // all|one|none
+	Compression      string            `koanf:"compression"` // none|gzip|snappy|lz4|zstd
+	BatchSize        int               `koanf:"batch_size"`
+	BatchBytes       int               `koanf:"batch_bytes"`
+	BatchTimeout     time.Duration     `koanf:"batch_timeout"`
+	MaxAttempts      int               `koanf:"max_attempts"`
+	WriteTimeout     time.Duration     `koanf:"write_timeout"`
+	Headers          bool              `koanf:"headers"`
+	Stream           string            `koanf:"stream"`
+	Schema           *streamsea.Schema `koanf:"schema"`
+	SchemaFile       string            `koanf:"schema_file"`
+	OnSchemaConflict string            `koanf:"on_schema_conflict"` // fail|use_server
+	Validate         bool              `koanf:"validate"`
+}
+
+// Mapping is the per-message transformation. Every field is optional; the zero value passes
+// messages through unchanged. Pointers are RFC 6901 JSON pointers; templates are literal text with
+// {/json/pointer} placeholders.
+type Mapping struct {
+	Key             string            `koanf:"key"`
+	Topic           string            `koanf:"topic"`
+	Stream          string            `koanf:"stream"`
+	Include         []string          `koanf:"include"`
+	Rename          map[string]string `koanf:"rename"`
+	Static          map[string]any    `koanf:"static"`
+	HeadersToFields map[string]string `koanf:"headers_to_fields"`
+	FieldsToHeaders map[string]string `koanf:"fields_to_headers"`
+	JQ              string            `koanf:"jq"`
+	Envelope        bool              `koanf:"envelope"`
+}
+
+// Batch is the runner's batching: a batch is written when it holds Size messages or Bytes
+// bytes, or Linger after its first message.
+type Batch struct {
+	Size   int           `koanf:"size"`
+	Bytes  int           `koanf:"bytes"`
+	Linger time.Duration `koanf:"linger"`
+}
+
+// Retry is the runner's backoff between failed writes or reconnects.
+type Retry struct {
+	Initial time.Duration `koanf:"initial"`
+	Max     time.Duration `koanf:"max"`
+}
+
+// Dead-letter policies.
+const (
+	PolicyDLQ  = "dlq"  // poison messages go to DeadLetter.Topic, then are acked
+	PolicyStop = "stop" // a poison message stops the pipeline
+	PolicyDrop = "drop" // poison messages are counted and acked
+)
+
+// DeadLetter says what happens to a poison message. Connection names an entry of Config.Kafka.
+type DeadLetter struct {
+	Topic      string `koanf:"topic"`
+	Connection string `koanf:"connection"`
+	Policy     string `koanf:"policy"`
+}

@@ -1,0 +1,246 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// path names the pipeline at index i in error paths: by name when it has one.
+func (p *Pipeline) path(i int) string {
+	if p.Name != "" {
+		return fmt.Sprintf("pipelines[%q]", p.Name)
+	}
+	return fmt.Sprintf("pipelines[%d]", i)
+}
+
+func (v *validator) pipelines() {
+	seen := map[string]bool{}
+	enabled := 0
+	for i := range v.cfg.Pipelines {
+		p := &v.cfg.Pipelines[i]
+		path := p.path(i)
+		switch {
+		case p.Name == "":
+			v.add(path+".name", "required")
+		case strings.IndexFunc(p.Name, func(r rune) bool { return !isNameRune(r) }) >= 0:
+			v.add(path+".name", "%q may hold only letters, digits, '_', '.' and '-'", p.Name)
+		case seen[p.Name]:
+			v.add(path+".name", "another pipeline has this name")
+		}
+		seen[p.Name] = true
+		if p.Enabled {
+			enabled++
+		}
+		v.pipeline(path, p)
+	}
+	if enabled == 0 {
+		v.add("pipelines", "at least one enabled pipeline is required")
+	}
+}
+
+func (v *validator) pipeline(path string, p *Pipeline) {
+	v.source(path+".source", p.Source)
+	v.sink(path+".sink", p.Sink, p.Mapping)
+	if p.Source.Type == p.Sink.Type && p.Source.Type != "" {
+		v.add(path+".sink.type", "must differ from source.type: a pipeline bridges stream-sea and Kafka")
+	}
+	v.mapping(path+".mapping", p.Mapping, p.Sink.Type)
+	v.atLeast(path+".batch.size", p.Batch.Size, 1)
+	v.atLeast(path+".batch.bytes", p.Batch.Bytes, 1)
+	if p.Batch.Linger < 0 {
+		v.add(path+".batch.linger", "must not be negative")
+	}
+	v.positive(path+".retry.initial", p.Retry.Initial)
+	if p.Retry.Max < p.Retry.Initial {
+		v.add(path+".retry.max", "must not be less than retry.initial (%s)", p.Retry.Initial)
+	}
+	v.deadLetter(path+".dead_letter", p.DeadLetter)
+}
+
+// endpoint checks a source or sink type and that its connection exists.
+func (v *validator) endpoint(path string, t Endpoint, connection string) bool {
+	switch t {
+	case EndpointStreamsea:
+		if _, ok := v.cfg.Streamsea[connection]; !ok {
+			v.add(path+".connection", "no [streamsea.%s] connection is configured", connection)
+		}
+	case EndpointKafka:
+		if _, ok := v.cfg.Kafka[connection]; !ok {
+			v.add(path+".connection", "no [kafka.%s] connection is configured", connection)
+		}
+	case "":
+		v.add(path+".type", "required: \"streamsea\" or \"kafka\"")
+		return false
+	default:
+		v.add(path+".type", "%q is not one of \"streamsea\", \"kafka\"", string(t))
+		return false
+	}
+	return true
+}
+
+func (v *validator) source(path string, s Source) {
+	if !v.endpoint(path, s.Type, s.Connection) {
+		return
+	}
+	v.foreignKeys(path, "source", s, s.Type, sourceKeyOwner)
+	v.atLeast(path+".max_in_flight", s.MaxInFlight, 1)
+	if s.Type == EndpointStreamsea {
+		v.names(path+".streams", s.Streams)
+		if s.GroupID != "" && !isUUID(s.GroupID) {
+			v.add(path+".group_id", "%q is not an RFC 4122 UUID", s.GroupID)
+		}
+		return
+	}
+	v.names(path+".topics", s.Topics)
+	for i, t := range s.Topics {
+		v.topic(fmt.Sprintf("%s.topics[%d]", path, i), t)
+	}
+	if s.GroupID == "" {
+		v.add(path+".group_id", "required for a kafka source")
+	}
+	v.oneOf(path+".start_offset", s.StartOffset, "earliest", "latest")
+	v.positive(path+".commit_interval", s.CommitInterval)
+	v.atLeast(path+".min_bytes", s.MinBytes, 1)
+	if s.MaxBytes < s.MinBytes {
+		v.add(path+".max_bytes", "must not be less than min_bytes (%d)", s.MinBytes)
+	}
+	v.positive(path+".max_wait", s.MaxWait)
+}
+
+func sourceKeyOwner(key string) Endpoint {
+	switch key {
+	case "streams":
+		return EndpointStreamsea
+	case "topics", "start_offset", "commit_interval", "min_bytes", "max_bytes", "max_wait":
+		return EndpointKafka
+	}
+	return ""
+}
+
+func sinkKeyOwner(key string) Endpoint {
+	switch key {
+	case "stream", "schema", "schema_file", "on_schema_conflict", "validate":
+		return EndpointStreamsea
+	case "topic", "acks", "compression", "batch_size", "batch_bytes", "batch_timeout",
+		"max_attempts", "write_timeout", "headers":
+		return EndpointKafka
+	}
+	return ""
+}
+
+// foreignKeys reports keys set (non-zero) that belong to the other endpoint type.
+func (v *validator) foreignKeys(path, what string, section any, t Endpoint, owner func(string) Endpoint) {
+	rv := reflect.ValueOf(section)
+	for i := range rv.NumField() {
+		key := rv.Type().Field(i).Tag.Get("koanf")
+		if o := owner(key); o != "" && o != t && !rv.Field(i).IsZero() {
+			v.add(path+"."+key, "not a key of a %s %s (only of a %s %s)", t, what, o, what)
+		}
+	}
+}
+
+func (v *validator) sink(path string, s Sink, m Mapping) {
+	if !v.endpoint(path, s.Type, s.Connection) {
+		return
+	}
+	v.foreignKeys(path, "sink", s, s.Type, sinkKeyOwner)
+	if s.Type == EndpointKafka {
+		v.kafkaSink(path, s, m)
+		return
+	}
+	v.oneOf(path+".on_schema_conflict", s.OnSchemaConflict, "fail", "use_server")
+	switch {
+	case s.Stream == "" && m.Stream == "":
+		v.add(path+".stream", "required unless mapping.stream is set")
+	case s.Schema == nil:
+	case m.Stream != "":
+		v.add(path+".schema", "needs one fixed stream: remove mapping.stream or the schema")
+	case s.Schema.Name != s.Stream:
+		v.add(path+".schema.name", "%q must equal sink.stream %q", s.Schema.Name, s.Stream)
+	}
+	if s.Schema != nil {
+		v.schema(path+".schema", s.Schema)
+	}
+}
+
+func (v *validator) kafkaSink(path string, s Sink, m Mapping) {
+	if s.Topic == "" && m.Topic == "" {
+		v.add(path+".topic", "required unless mapping.topic is set")
+	}
+	if s.Topic != "" {
+		v.topic(path+".topic", s.Topic)
+	}
+	v.oneOf(path+".acks", s.Acks, "all", "one", "none")
+	v.oneOf(path+".compression", s.Compression, "none", "gzip", "snappy", "lz4", "zstd")
+	v.atLeast(path+".batch_size", s.BatchSize, 1)
+	v.atLeast(path+".batch_bytes", s.BatchBytes, 1)
+	v.positive(path+".batch_timeout", s.BatchTimeout)
+	v.atLeast(path+".max_attempts", s.MaxAttempts, 1)
+	v.positive(path+".write_timeout", s.WriteTimeout)
+}
+
+func (v *validator) deadLetter(path string, d DeadLetter) {
+	switch d.Policy {
+	case PolicyDLQ:
+		if d.Topic == "" {
+			v.add(path+".topic", "required with policy \"dlq\"; or choose policy \"stop\" or \"drop\"")
+			return
+		}
+		v.topic(path+".topic", d.Topic)
+		if _, ok := v.cfg.Kafka[d.Connection]; !ok {
+			v.add(path+".connection", "no [kafka.%s] connection is configured", d.Connection)
+		}
+	case PolicyStop, PolicyDrop:
+		if d.Topic != "" {
+			v.add(path+".topic", "only used with policy \"dlq\", not %q", d.Policy)
+		}
+	default:
+		v.oneOf(path+".policy", d.Policy, PolicyDLQ, PolicyStop, PolicyDrop)
+	}
+}
+
+// names checks a required list of non-empty, distinct names.
+func (v *validator) names(path string, names []string) {
+	if len(names) == 0 {
+		v.add(path, "must not be empty")
+	}
+	seen := map[string]bool{}
+	for i, n := range names {
+		switch {
+		case strings.TrimSpace(n) == "":
+			v.add(fmt.Sprintf("%s[%d]", path, i), "must not be empty")
+		case seen[n]:
+			v.add(fmt.Sprintf("%s[%d]", path, i), "%q is listed twice", n)
+		}
+		seen[n] = true
+	}
+}
+
+// topic checks a Kafka topic name; an empty one is reported by the caller.
+func (v *validator) topic(path, t string) {
+	if t != "" && !isTopic(t) {
+		v.add(path, "%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)", t)
+	}
+}
+
+func isTopic(t string) bool {
+	if len(t) > 249 || t == "." || t == ".." {
+		return false
+	}
+	return strings.IndexFunc(t, func(r rune) bool { return !isNameRune(r) }) < 0
+}
+
+// isNameRune is true for the characters of Kafka topic names and pipeline names.
+func isNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		r == '.' || r == '_' || r == '-'
+}
+
+// isUUID accepts the RFC 4122 8-4-4-4-12 hex form only.
+func isUUID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && len(s) == 36 && u.Variant() == uuid.RFC4122
+}
