@@ -1,0 +1,161 @@
+package streamsea
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/seabridge/seabridge/internal/backoff"
+)
+
+// healthyAfter is how long a connection must have lived for the reconnect backoff to start
+// again from its initial delay.
+const healthyAfter = 30 * time.Second
+
+// Subscriber keeps one websocket connection to stream-sea subscribed to a set of streams,
+// reconnecting with backoff when it fails, and hands deliveries out through Next.
+//
+// Run is the connection loop; Next is called by one consumer goroutine; Connected may be
+// called from anywhere. When nobody calls Next, the buffer fills, the reader stops reading the
+// socket and the server's writes block: nothing is dropped and nothing grows.
+type Subscriber struct {
+	opts       SubscriberOptions
+	logger     *slog.Logger
+	report     func(error)
+	deliveries chan Delivery
+	done       chan struct{} // closed when Run returned
+	stopErr    error         // why Run returned; written before done is closed
+	started    atomic.Bool
+	connected  atomic.Bool
+}
+
+// NewSubscriber validates opts (URL, credentials, at least one subscription, group ids as
+// RFC 4122 UUIDs) and returns a Subscriber ready to Run.
+func NewSubscriber(opts SubscriberOptions, logger *slog.Logger) (*Subscriber, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Subscriber{
+		opts:       opts,
+		logger:     logger,
+		report:     newProtocolReporter(opts.Hooks.OnProtocolError, logger),
+		deliveries: make(chan Delivery, opts.Buffer),
+		done:       make(chan struct{}),
+	}, nil
+}
+
+// Run connects, reads deliveries into the buffer and reconnects (with backoff and jitter,
+// re-subscribing with the same group ids) until ctx is done, then returns nil after closing the
+// connection. It returns early with a fatal error, matching ErrAuthFailed or
+// ErrSubscribeFailed, when the server refuses the credentials or a subscription; it does not
+// retry those. Run may be called once.
+func (s *Subscriber) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	err := s.loop(ctx)
+	s.stopErr = err
+	if err == nil {
+		s.stopErr = ErrSubscriberStopped
+	}
+	close(s.done)
+	return err
+}
+
+func (s *Subscriber) loop(ctx context.Context) error {
+	bo := backoff.New(s.opts.Backoff)
+	for {
+		healthy, err := s.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if isFatal(err) {
+			return err
+		}
+		if healthy {
+			bo.Reset()
+		}
+		delay := bo.Next()
+		if h := s.opts.Hooks.OnReconnectWait; h != nil {
+			h(bo.Attempt(), delay, err)
+		}
+		s.logger.Warn("stream-sea connection failed; reconnecting",
+			"url", s.opts.URL, "attempt", bo.Attempt(), "delay", delay, "err", err)
+		if backoff.Sleep(ctx, delay) != nil {
+			return nil
+		}
+	}
+}
+
+// session runs one connection until it fails. healthy reports that it lived long enough to
+// reset the backoff.
+func (s *Subscriber) session(ctx context.Context) (healthy bool, err error) {
+	conn, err := dialConn(ctx, s.opts, s.report)
+	if err != nil {
+		return false, err
+	}
+	connectedAt := time.Now()
+	s.connected.Store(true)
+	if h := s.opts.Hooks.OnConnect; h != nil {
+		h()
+	}
+	s.logger.Info("connected to stream-sea", "url", s.opts.URL, "subscriptions", len(s.opts.Subscriptions))
+	err = s.pump(ctx, conn)
+	s.connected.Store(false)
+	_ = conn.Close()
+	if h := s.opts.Hooks.OnDisconnect; h != nil {
+		h(err)
+	}
+	return time.Since(connectedAt) >= healthyAfter, err
+}
+
+// pump moves deliveries from conn into the buffer, blocking while the buffer is full.
+func (s *Subscriber) pump(ctx context.Context, conn *Conn) error {
+	var batch []Delivery
+	for {
+		var err error
+		batch, err = conn.ReadDelivery(ctx, batch[:0])
+		for i := range batch {
+			select {
+			case s.deliveries <- batch[i]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		clear(batch)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Next returns the next delivery, blocking until one is buffered or ctx is done. Once Run has
+// returned and the buffer is empty, it returns Run's fatal error, or ErrSubscriberStopped.
+func (s *Subscriber) Next(ctx context.Context) (Delivery, error) {
+	select {
+	case d := <-s.deliveries:
+		return d, nil
+	default:
+	}
+	select {
+	case d := <-s.deliveries:
+		return d, nil
+	case <-s.done:
+		select {
+		case d := <-s.deliveries:
+			return d, nil
+		default:
+			return Delivery{}, s.stopErr
+		}
+	case <-ctx.Done():
+		return Delivery{}, ctx.Err()
+	}
+}
+
+// Buffered returns how many deliveries are waiting to be taken by Next.
+func (s *Subscriber) Buffered() int { return len(s.deliveries) }
+
+// Connected reports whether a connection is authenticated with every subscription confirmed.
+func (s *Subscriber) Connected() bool { return s.connected.Load() }
