@@ -1,0 +1,337 @@
+package streamsea
+
+import (
+	"fmt"
+)
+
+// maxJSONDepth is the deepest nesting of arrays and objects the scanner accepts. It equals
+// encoding/json's limit, so that the scanner and json.Valid agree on every input.
+const maxJSONDepth = 10000
+
+// span is the half-open byte range [start, end) of a token inside the scanned text.
+type span struct{ start, end int }
+
+// jsonScanner walks one JSON text in place, without allocating on well-formed input. Methods
+// that can fail record the first syntax error in err and report false; once err is set every
+// later call fails too, so callers may check err once at the end of a loop.
+type jsonScanner struct {
+	b   []byte
+	pos int
+	err error
+}
+
+func (s *jsonScanner) fail(format string, args ...any) bool {
+	if s.err == nil {
+		s.err = fmt.Errorf("invalid JSON at offset %d: %s", s.pos, fmt.Sprintf(format, args...))
+	}
+	return false
+}
+
+func (s *jsonScanner) skipSpace() {
+	if s.pos < len(s.b) && s.b[s.pos] > ' ' {
+		return
+	}
+	for s.pos < len(s.b) {
+		switch s.b[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips whitespace and returns the next byte, or 0 at the end of the input.
+func (s *jsonScanner) peek() byte {
+	s.skipSpace()
+	if s.pos < len(s.b) {
+		return s.b[s.pos]
+	}
+	return 0
+}
+
+// expect skips whitespace and consumes c.
+func (s *jsonScanner) expect(c byte) bool {
+	if s.err != nil {
+		return false
+	}
+	if s.peek() != c {
+		return s.unexpected(fmt.Sprintf("%q", c))
+	}
+	s.pos++
+	return true
+}
+
+func (s *jsonScanner) unexpected(want string) bool {
+	if s.pos >= len(s.b) {
+		return s.fail("unexpected end of input, want %s", want)
+	}
+	return s.fail("unexpected %q, want %s", s.b[s.pos], want)
+}
+
+// finish checks that only whitespace follows the value just scanned.
+func (s *jsonScanner) finish() bool {
+	if s.err != nil {
+		return false
+	}
+	s.skipSpace()
+	if s.pos != len(s.b) {
+		return s.fail("unexpected %q after the top-level value", s.b[s.pos])
+	}
+	return true
+}
+
+// scanString consumes a string starting at the current '"' and returns the span of its
+// contents (without quotes) and whether it contains any escape sequence.
+func (s *jsonScanner) scanString() (sp span, escaped bool, ok bool) {
+	b, i := s.b, s.pos
+	if s.err != nil || i >= len(b) || b[i] != '"' {
+		return span{}, false, s.unexpected("string")
+	}
+	i++
+	sp.start = i
+	for i < len(b) {
+		c := b[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		s.pos = i
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			sp.end = i
+			return sp, escaped, true
+		case c == '\\':
+			escaped = true
+			if !s.scanEscape() {
+				return span{}, false, false
+			}
+			i = s.pos
+		default:
+			return span{}, false, s.fail("control character %q in string", c)
+		}
+	}
+	s.pos = i
+	return span{}, false, s.fail("unterminated string")
+}
+
+// scanEscape consumes one escape sequence starting at the current '\\'.
+func (s *jsonScanner) scanEscape() bool {
+	s.pos++
+	if s.pos >= len(s.b) {
+		return s.fail("unterminated string")
+	}
+	switch s.b[s.pos] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.pos++
+		return true
+	case 'u':
+		s.pos++
+		for range 4 {
+			if s.pos >= len(s.b) || !isHex(s.b[s.pos]) {
+				return s.unexpected("hex digit in \\u escape")
+			}
+			s.pos++
+		}
+		return true
+	}
+	return s.fail("invalid escape %q", s.b[s.pos])
+}
+
+// scanNumber consumes a number and returns its span.
+func (s *jsonScanner) scanNumber() (span, bool) {
+	if s.err != nil {
+		return span{}, false
+	}
+	start := s.pos
+	if s.pos < len(s.b) && s.b[s.pos] == '-' {
+		s.pos++
+	}
+	switch {
+	case s.pos < len(s.b) && s.b[s.pos] == '0':
+		s.pos++
+	case s.pos < len(s.b) && s.b[s.pos] >= '1' && s.b[s.pos] <= '9':
+		s.skipDigits()
+	default:
+		return span{}, s.unexpected("digit")
+	}
+	if s.pos < len(s.b) && s.b[s.pos] == '.' {
+		s.pos++
+		if !s.requireDigits() {
+			return span{}, false
+		}
+	}
+	if s.pos < len(s.b) && (s.b[s.pos] == 'e' || s.b[s.pos] == 'E') {
+		s.pos++
+		if s.pos < len(s.b) && (s.b[s.pos] == '+' || s.b[s.pos] == '-') {
+			s.pos++
+		}
+		if !s.requireDigits() {
+			return span{}, false
+		}
+	}
+	return span{start, s.pos}, true
+}
+
+func (s *jsonScanner) requireDigits() bool {
+	if s.pos >= len(s.b) || !isDigit(s.b[s.pos]) {
+		return s.unexpected("digit")
+	}
+	s.skipDigits()
+	return true
+}
+
+func (s *jsonScanner) skipDigits() {
+	for s.pos < len(s.b) && isDigit(s.b[s.pos]) {
+		s.pos++
+	}
+}
+
+// scanLiteral consumes the literal lit (true, false or null).
+func (s *jsonScanner) scanLiteral(lit string) bool {
+	if s.err != nil {
+		return false
+	}
+	if len(s.b)-s.pos < len(lit) || string(s.b[s.pos:s.pos+len(lit)]) != lit {
+		return s.fail("invalid literal, want %s", lit)
+	}
+	s.pos += len(lit)
+	return true
+}
+
+// nextMember moves to the next member of an object whose '{' was consumed. first is true
+// for the first call after '{'. It returns the key's span, positioned at the member's
+// value, or ok == false at the closing '}' (consumed) or on a syntax error (err set).
+func (s *jsonScanner) nextMember(first bool) (key span, escaped bool, ok bool) {
+	if s.err != nil {
+		return span{}, false, false
+	}
+	c := s.peek()
+	switch {
+	case c == '}':
+		s.pos++
+		return span{}, false, false
+	case !first && c == ',':
+		s.pos++
+		s.skipSpace()
+	case !first:
+		return span{}, false, s.unexpected("',' or '}'")
+	}
+	key, escaped, ok = s.scanString()
+	if !ok || !s.expect(':') {
+		return span{}, false, false
+	}
+	s.skipSpace()
+	return key, escaped, true
+}
+
+// nextElement moves to the next element of an array whose '[' was consumed. first is true
+// for the first call after '['. It reports true positioned at the element, or false at
+// the closing ']' (consumed) or on a syntax error (err set).
+func (s *jsonScanner) nextElement(first bool) bool {
+	if s.err != nil {
+		return false
+	}
+	c := s.peek()
+	switch {
+	case c == ']':
+		s.pos++
+		return false
+	case !first && c == ',':
+		s.pos++
+		s.skipSpace()
+	case !first:
+		return s.unexpected("',' or ']'")
+	}
+	return true
+}
+
+// skipValue consumes one value of any kind, checking that it is well formed. depth is the
+// nesting depth of the value's container (0 at the top level).
+func (s *jsonScanner) skipValue(depth int) bool {
+	if s.err != nil {
+		return false
+	}
+	switch s.peek() {
+	case '{':
+		return s.skipObject(depth + 1)
+	case '[':
+		return s.skipArray(depth + 1)
+	case '"':
+		_, _, ok := s.scanString()
+		return ok
+	case 't':
+		return s.scanLiteral("true")
+	case 'f':
+		return s.scanLiteral("false")
+	case 'n':
+		return s.scanLiteral("null")
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		_, ok := s.scanNumber()
+		return ok
+	}
+	return s.unexpected("a value")
+}
+
+// skipObject consumes an object at the current '{'; depth counts the object itself.
+func (s *jsonScanner) skipObject(depth int) bool {
+	if depth > maxJSONDepth {
+		return s.fail("nesting deeper than %d", maxJSONDepth)
+	}
+	s.pos++
+	for first := true; ; first = false {
+		if _, _, ok := s.nextMember(first); !ok {
+			return s.err == nil
+		}
+		if !s.skipValue(depth) {
+			return false
+		}
+	}
+}
+
+// skipArray consumes an array at the current '['; depth counts the array itself.
+func (s *jsonScanner) skipArray(depth int) bool {
+	if depth > maxJSONDepth {
+		return s.fail("nesting deeper than %d", maxJSONDepth)
+	}
+	s.pos++
+	for first := true; s.nextElement(first); first = false {
+		if !s.skipValue(depth) {
+			return false
+		}
+	}
+	return s.err == nil
+}
+
+// kindAt names the kind of the value starting at the current position, for messages.
+func (s *jsonScanner) kindAt() string {
+	switch s.peek() {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return "number"
+	}
+	return "invalid JSON"
+}
+
+// wellFormed reports whether b is exactly one well-formed JSON value, with optional
+// surrounding whitespace. It agrees with encoding/json.Valid.
+func wellFormed(b []byte) bool {
+	s := jsonScanner{b: b}
+	return s.skipValue(0) && s.finish()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isHex(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
