@@ -44,6 +44,7 @@ type sinkFixture struct {
 
 func newSinkFixture(t *testing.T, opts StreamSeaOptions, secret string) *sinkFixture {
 	t.Helper()
+	checkStreamSeaLeaks(t)
 	fake := newFakeStreamSea(t)
 	opts.Pipeline = "orders"
 	opts.Client = fake.client(secret)
