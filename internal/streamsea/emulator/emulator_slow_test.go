@@ -1,0 +1,105 @@
+package emulator
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bigPayload is large enough that a client that does not read fills its socket buffers after
+// a few dozen messages.
+var bigPayload = map[string]any{"blob": strings.Repeat("x", 256<<10)}
+
+// publishUntil publishes bigPayload until stop returns true or 200 publishes were made, and
+// returns the last status.
+func publishUntil(t *testing.T, hc *http.Client, s *Server, stop func(status int) bool) int {
+	t.Helper()
+	for range 200 {
+		a := do(t, hc, s, as(call{method: "POST", path: "/api/v1/streams/s/publish", body: map[string]any{"payload": bigPayload}}))
+		if stop(a.status) {
+			return a.status
+		}
+		if a.status != http.StatusOK && a.status != http.StatusServiceUnavailable {
+			t.Fatalf("publish: %d %s", a.status, a.raw)
+		}
+	}
+	t.Fatal("the condition never held in 200 publishes")
+	return 0
+}
+
+func TestSlowSubscriberDrop(t *testing.T) {
+	s := startServer(t, Options{QueueSize: 2})
+	hc := httpClient(t)
+	slow := login(t, s)
+	slow.subscribe("s", "")
+	publishUntil(t, hc, s, func(status int) bool {
+		if status != http.StatusOK {
+			t.Fatalf("publish failed with %d under the drop policy", status)
+		}
+		return streamStats(s, DefaultJail, "s").Dropped > 0
+	})
+	if s.Stats().Connections != 1 {
+		t.Fatal("the drop policy closed the connection")
+	}
+	// Every published message is delivered, dropped or still queued (at most QueueSize+1,
+	// counting the one being written).
+	st := streamStats(s, DefaultJail, "s")
+	if inFlight := st.Published - st.Delivered - st.Dropped; inFlight > 3 {
+		t.Fatalf("stats %+v: %d unaccounted", st, inFlight)
+	}
+	_ = slow.conn.Close()
+	waitFor(t, "the connection to end", func() bool { return s.Stats().Connections == 0 })
+	st = streamStats(s, DefaultJail, "s")
+	if st.Published != st.Delivered+st.Dropped {
+		t.Fatalf("after close: %+v, want published = delivered + dropped", st)
+	}
+}
+
+func TestSlowSubscriberDisconnect(t *testing.T) {
+	s := startServer(t, Options{QueueSize: 2, SlowSubscriber: PolicyDisconnect})
+	hc := httpClient(t)
+	slow := login(t, s)
+	slow.subscribe("s", "")
+	publishUntil(t, hc, s, func(status int) bool {
+		if status != http.StatusOK {
+			t.Fatalf("publish failed with %d under the disconnect policy", status)
+		}
+		return s.Stats().Connections == 0
+	})
+	for range 1000 { // drain what the socket buffered; then the close shows
+		if _, err := slow.tryRead(5 * time.Second); err != nil {
+			return
+		}
+	}
+	t.Fatal("the slow connection was not closed")
+}
+
+func TestSlowSubscriberBlock(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	s := startServer(t, Options{QueueSize: 1, SlowSubscriber: PolicyBlock, BlockTimeout: timeout})
+	hc := httpClient(t)
+	slow := login(t, s)
+	slow.subscribe("s", "")
+	publishUntil(t, hc, s, func(status int) bool { return status == http.StatusServiceUnavailable })
+	start := time.Now()
+	a := do(t, hc, s, as(call{method: "POST", path: "/api/v1/streams/s/publish", body: map[string]any{"payload": bigPayload}}))
+	if a.status != http.StatusServiceUnavailable || time.Since(start) < timeout {
+		t.Fatalf("publish to a full queue: %d after %v, want 503 after at least %v", a.status, time.Since(start), timeout)
+	}
+	if s.Stats().Connections != 1 {
+		t.Fatal("the block policy closed the connection")
+	}
+	// Once the subscriber reads, publishing succeeds again.
+	go func() {
+		for {
+			if _, err := slow.tryRead(2 * time.Second); err != nil {
+				return
+			}
+		}
+	}()
+	if a := do(t, hc, s, as(call{method: "POST", path: "/api/v1/streams/s/publish", body: map[string]any{"payload": map[string]any{"small": true}}})); a.status != http.StatusOK {
+		t.Fatalf("publish after the subscriber caught up: %d %s", a.status, a.raw)
+	}
+	_ = slow.conn.Close()
+}
