@@ -23,9 +23,10 @@ type bodyPool struct {
 // may still read or close a request body after Client.Do has returned: the buffer goes back to
 // the pool only when the client and every reader handed to the transport have released it.
 type requestBody struct {
-	pool *bodyPool
-	buf  bytes.Buffer
-	refs atomic.Int32
+	pool    *bodyPool
+	buf     bytes.Buffer
+	refs    atomic.Int32
+	scratch []byte // string-to-bytes copies for the gzip writer, which takes []byte only
 }
 
 // bodyWriter builds one request body: the caller appends JSON pieces with Write and
@@ -64,7 +65,8 @@ func (w *bodyWriter) Write(p []byte) {
 
 func (w *bodyWriter) WriteString(s string) {
 	if w.gz != nil {
-		_, _ = io.WriteString(w.gz, s)
+		w.body.scratch = append(w.body.scratch[:0], s...)
+		_, _ = w.gz.Write(w.body.scratch)
 		return
 	}
 	w.body.buf.WriteString(s)
