@@ -195,7 +195,7 @@ func TestJWTFilterSelectsMessages(t *testing.T) {
 	c.subscribe("t", "")
 	publish(t, hc, s, "t", map[string]any{"n": 0, "ship": map[string]any{"flag": "DK"}}) // other stream
 	publish(t, hc, s, "s", map[string]any{"n": 1, "ship": map[string]any{"flag": "SE"}})
-	publish(t, hc, s, "s", map[string]any{"n": 2, "ship": 5})                              // evaluation error
+	publish(t, hc, s, "s", map[string]any{"n": 2, "ship": 5}) // evaluation error
 	publish(t, hc, s, "s", []any{
 		map[string]any{"n": 3, "ship": map[string]any{"flag": "DK"}},
 		map[string]any{"n": 4, "ship": map[string]any{"flag": "NO"}},
