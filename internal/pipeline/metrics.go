@@ -84,10 +84,10 @@ const (
 // runnerMetrics are one runner's children of the Metrics families, resolved once.
 type runnerMetrics struct {
 	in, out, filtered, deadLettered, dropped, nacked prometheus.Counter
-	errSource, errMap, errSink, errDeadLetter         prometheus.Counter
-	retries, reconnectSource, reconnectSink           prometheus.Counter
-	batchSize, writeDuration, latency                 prometheus.Observer
-	inFlight, up, running                             prometheus.Gauge
+	errSource, errMap, errSink, errDeadLetter        prometheus.Counter
+	retries, reconnectSource, reconnectSink          prometheus.Counter
+	batchSize, writeDuration, latency                prometheus.Observer
+	inFlight, up, running                            prometheus.Gauge
 }
 
 func (m *Metrics) forRunner(name, direction string) runnerMetrics {
