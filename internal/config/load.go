@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/toml/v2"
@@ -140,6 +142,7 @@ func pipelineOverrides(environ []string) []override {
 func decoderConfig(root string) *mapstructure.DecoderConfig {
 	return &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			rejectNumberAsDuration,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
 			mapstructure.TextUnmarshallerHookFunc(),
@@ -149,7 +152,23 @@ func decoderConfig(root string) *mapstructure.DecoderConfig {
 		ZeroFields:       true,
 		RootName:         root,
 		TagName:          "koanf",
+		// Untagged fields (the stream-sea schema types) use their lower-cased names, so that
+		// errors name them as written: sink.schema.fields[0].name.
+		MapFieldName: strings.ToLower,
 	}
+}
+
+// rejectNumberAsDuration refuses a bare number where a duration is expected: `10` would
+// otherwise silently mean 10ns.
+func rejectNumberAsDuration(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[time.Duration]() {
+		return data, nil
+	}
+	switch from.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32:
+		return nil, fmt.Errorf("must be a duration such as \"10s\", not the bare number %v", data)
+	}
+	return data, nil
 }
 
 // mapProvider serves an already parsed section to koanf.
@@ -221,8 +240,33 @@ func decodeMessage(err error) string {
 	if errors.As(err, &pe) {
 		return fmt.Sprintf("%q is not a valid %s", fmt.Sprint(pe.Value), pe.Expected.Type())
 	}
+	var ue *mapstructure.UnconvertibleTypeError
+	if errors.As(err, &ue) {
+		return fmt.Sprintf("must be %s, not %s", describeType(ue.Expected.Type()), describe(ue.Value))
+	}
 	if strings.HasPrefix(err.Error(), "time: ") {
 		return fmt.Sprintf("not a duration such as \"250ms\" or \"1m30s\" (%v)", err)
 	}
 	return err.Error()
+}
+
+// describeType names a Go type the way a TOML author thinks of it.
+func describeType(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Duration]() {
+		return "a duration"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Slice:
+		return "an array"
+	default:
+		return "a table"
+	}
 }
