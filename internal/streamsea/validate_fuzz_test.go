@@ -1,0 +1,39 @@
+package streamsea
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func FuzzValidate(f *testing.F) {
+	v := newGoldenValidator(f)
+	for _, name := range []string{"ok_base", "ok_escaped_strings", "array_object_elements", "malformed_truncated"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "validate", name+".json"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := v.Validate(data)
+		if err == nil {
+			if !json.Valid(data) {
+				t.Fatalf("accepted a payload that encoding/json rejects: %q", data)
+			}
+			return
+		}
+		var verr *ValidationError
+		if !errors.As(err, &verr) {
+			t.Fatalf("error is %T, want *ValidationError", err)
+		}
+		if len(verr.Problems) == 0 || len(verr.Problems) > MaxProblems {
+			t.Fatalf("%d problems", len(verr.Problems))
+		}
+		if verr.syntax == json.Valid(data) {
+			t.Fatalf("syntax error: %v, json.Valid: %v, for %q (%v)", verr.syntax, json.Valid(data), data, err)
+		}
+	})
+}
