@@ -34,15 +34,25 @@ func (e *Errors) Error() string {
 	return b.String()
 }
 
-// add records a problem unless the same path already has one: the first problem found at a
-// key (usually a decode error) explains it best.
+// add records a problem unless it is already recorded.
 func (e *Errors) add(path, msg string) {
-	for _, f := range e.Fields {
-		if f.Path == path && path != "" {
+	f := FieldError{Path: path, Msg: msg}
+	for _, seen := range e.Fields {
+		if seen == f {
 			return
 		}
 	}
-	e.Fields = append(e.Fields, FieldError{Path: path, Msg: msg})
+	e.Fields = append(e.Fields, f)
+}
+
+// has reports whether a problem is recorded at path.
+func (e *Errors) has(path string) bool {
+	for _, f := range e.Fields {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // err returns e, or nil when e holds no problem.

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,7 +72,8 @@ func readSecret(value *Secret, file *string, baseDir, path string, errs *Errors)
 	*value = Secret(s)
 }
 
-// readSchema fills sink.Schema from sink.SchemaFile, a JSON schema definition in wire form.
+// readSchema fills sink.Schema from sink.SchemaFile, a JSON schema definition in wire form
+// that must pass streamsea's schema checks.
 func readSchema(sink *Sink, baseDir, path string, errs *Errors) {
 	if sink.SchemaFile == "" {
 		return
@@ -89,12 +88,11 @@ func readSchema(sink *Sink, baseDir, path string, errs *Errors) {
 		errs.add(path+"_file", err.Error())
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var s streamsea.Schema
-	if err := dec.Decode(&s); err != nil {
-		errs.add(path+"_file", fmt.Sprintf("%s: %v", sink.SchemaFile, err))
-		return
+	s, err := streamsea.ParseSchema(b)
+	for _, problem := range schemaProblems(err) {
+		errs.add(path+"_file", fmt.Sprintf("%s: %s", sink.SchemaFile, problem))
 	}
-	sink.Schema = &s
+	if err == nil {
+		sink.Schema = s
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,10 +69,15 @@ func load(p koanf.Provider, environ []string, baseDir string) (*Config, error) {
 		}
 		cfg.Bridge.InstanceID = host
 	}
+	// A key that failed to decode kept its default; a validation problem at the same key
+	// would only repeat the decode problem less clearly.
 	var verrs *Errors
 	if errors.As(cfg.Validate(), &verrs) {
+		decoded := &Errors{Fields: slices.Clone(errs.Fields)}
 		for _, f := range verrs.Fields {
-			errs.add(f.Path, f.Msg)
+			if !decoded.has(f.Path) {
+				errs.add(f.Path, f.Msg)
+			}
 		}
 	}
 	if err := errs.err(); err != nil {

@@ -133,55 +133,26 @@ func (v *validator) jq(path, expr string) {
 	}
 }
 
-// schema checks the structure of an inline or file schema: a positive version, and fields
-// with names, known types, enum values only on enums and nested fields only on objects.
+// schema reports the rules of stream-sea schema definitions that s breaks, one error per
+// problem, each at the path of its field.
 func (v *validator) schema(path string, s *streamsea.Schema) {
-	if s.Version < 1 {
-		v.add(path+".version", "must be at least 1, not %d", s.Version)
-	}
-	if len(s.Fields) == 0 {
-		v.add(path+".fields", "must not be empty")
-	}
-	v.fields(path+".fields", s.Fields)
-}
-
-func (v *validator) fields(path string, fields []streamsea.Field) {
-	seen := map[string]bool{}
-	for i, f := range fields {
-		at := fmt.Sprintf("%s[%d]", path, i)
-		switch {
-		case f.Name == "":
-			v.add(at+".name", "required")
-		case seen[f.Name]:
-			v.add(at+".name", "%q is defined twice", f.Name)
+	for _, problem := range schemaProblems(s.Check()) {
+		at, msg, ok := strings.Cut(problem, ": ")
+		if !ok {
+			at, msg = "", problem
 		}
-		seen[f.Name] = true
-		v.field(at, f)
+		v.errs.add(strings.TrimSuffix(path+"."+at, "."), msg)
 	}
 }
 
-func (v *validator) field(path string, f streamsea.Field) {
-	switch f.Type {
-	case streamsea.TypeString, streamsea.TypeFloat, streamsea.TypeInteger, streamsea.TypeDate,
-		streamsea.TypeStringArray, streamsea.TypeFloatArray, streamsea.TypeIntegerArray,
-		streamsea.TypeDateArray:
-	case streamsea.TypeEnum:
-		if len(f.Enum) == 0 {
-			v.add(path+".enum", "an enum field needs its values")
-		}
-	case streamsea.TypeObject, streamsea.TypeObjectArray:
-		if len(f.Fields) == 0 {
-			v.add(path+".fields", "an %s field needs its fields", f.Type)
-		}
-		v.fields(path+".fields", f.Fields)
-	default:
-		v.add(path+".type", "%q is not a stream-sea field type", string(f.Type))
-		return
+// schemaProblems splits a streamsea.SchemaError into its problems.
+func schemaProblems(err error) []string {
+	var se *streamsea.SchemaError
+	if errors.As(err, &se) {
+		return se.Problems
 	}
-	if f.Type != streamsea.TypeEnum && len(f.Enum) > 0 {
-		v.add(path+".enum", "only an enum field has values")
+	if err != nil {
+		return []string{err.Error()}
 	}
-	if f.Type != streamsea.TypeObject && f.Type != streamsea.TypeObjectArray && len(f.Fields) > 0 {
-		v.add(path+".fields", "only an object field has fields")
-	}
+	return nil
 }
