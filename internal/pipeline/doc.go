@@ -1,4 +1,35 @@
 // Package pipeline holds the message contract shared by every source, mapper and sink, and the
-// runner that moves messages from one source through a mapper to one sink with retries,
-// backoff, batching, ack bookkeeping and dead-letter routing.
+// Runner that moves messages from one Source through an optional Mapper to one Sink with
+// retries, backoff, batching, ack bookkeeping and dead-letter routing.
+//
+// # Runner lifecycle
+//
+// Run connects the sink, then the source, retrying with backoff (errors wrapping ErrFatal stop
+// it). It then runs two goroutines: a reader (Read, Map, batch) and a writer (Sink.Write),
+// connected by a FIFO channel of at most MaxInFlightBatches batches, so the order of each
+// source is preserved and reading slows to the pace of the sink.
+//
+// The reader flushes a batch when it reaches BatchSize messages or BatchBytes key+value bytes,
+// or Linger after its first message (Read is called with a context that expires then). A
+// mapper error makes the message poison; an empty mapper result acks it at once (filtered); a
+// result of N messages acks the source message once all N are written or dead-lettered. Read
+// returning ErrNotConnected makes the reader call Source.Connect again, with backoff.
+//
+// The writer retries a failed Write with the same batch, never skipping or reordering;
+// ErrNotConnected makes it call Sink.Connect first. A *PoisonError acks the messages written
+// and routes the named ones, with the mapper's poison, to the DeadLetter (retried until
+// durable), or, without one, drops them (OnPoisonDrop) or stops the runner (OnPoisonStop).
+//
+// Every source message is settled exactly once: acked when all its outputs are durable (at
+// the sink or the dead-letter destination) or filtered, nacked when the runner gives up on it.
+//
+// # Shutdown
+//
+// When the Run context is cancelled the reader stops reading and hands its partial batch to
+// the writer, which writes everything queued with a context that is cancelled only when
+// ShutdownTimeout expires. What is still unwritten then is nacked (ErrShutdownTimeout) and Run
+// reports it. Finally the source is closed (so that it can commit what was acked), then the
+// sink. No goroutine started by Run outlives it.
+//
+// Ready, Stats and the metrics may be read concurrently with Run.
 package pipeline
