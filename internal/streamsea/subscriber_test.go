@@ -360,8 +360,11 @@ func TestSubscriberBackpressure(t *testing.T) {
 	}()
 	stalledAt := waitForStall(t, &written, total)
 	t.Logf("server writes stalled after %d deliveries", stalledAt)
-	if n := sub.Buffered(); n != opts.Buffer {
-		t.Fatalf("buffered %d deliveries, want the buffer size %d", n, opts.Buffer)
+	for deadline := time.Now().Add(5 * time.Second); sub.Buffered() != opts.Buffer; {
+		if time.Now().After(deadline) {
+			t.Fatalf("buffered %d deliveries, want the buffer size %d", sub.Buffered(), opts.Buffer)
+		}
+		time.Sleep(10 * time.Millisecond) // the reader fills the buffer; nothing to await
 	}
 	// Reading resumes the server's writes; everything arrives in order.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
