@@ -249,7 +249,8 @@ func TestValidUUID(t *testing.T) {
 }
 
 func BenchmarkDecodeFrame(b *testing.B) {
-	frame := []byte(`{"id":2,"action":"subscription","streamName":"portCall","payload":` + string(benchmarkPayload(b)) + `}`)
+	_, payload := loadBenchCase(b, "validate_bench")
+	frame := []byte(`{"id":2,"action":"subscription","streamName":"portCall","payload":` + string(payload) + `}`)
 	b.SetBytes(int64(len(frame)))
 	b.ReportAllocs()
 	for b.Loop() {

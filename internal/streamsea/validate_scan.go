@@ -1,6 +1,7 @@
 package streamsea
 
 import (
+	"encoding/binary"
 	"fmt"
 )
 
@@ -91,6 +92,10 @@ func (s *jsonScanner) scanString() (sp span, escaped bool, ok bool) {
 	i++
 	sp.start = i
 	for i < len(b) {
+		i = skipPlainString(b, i)
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			i++
@@ -114,6 +119,28 @@ func (s *jsonScanner) scanString() (sp span, escaped bool, ok bool) {
 	}
 	s.pos = i
 	return span{}, false, s.fail("unterminated string")
+}
+
+// skipPlainString returns the index of the first byte at or after i that is a quote, a
+// backslash or a control byte, or len(b). It tests eight bytes at a time.
+func skipPlainString(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		quote := v ^ (ones * '"')
+		backslash := v ^ (ones * '\\')
+		special := ((v - ones*0x20) | (quote - ones) | (backslash - ones)) &^ v & highs
+		if special != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+		i++
+	}
+	return i
 }
 
 // scanEscape consumes one escape sequence starting at the current '\\'.
