@@ -13,8 +13,6 @@ var (
 	// ErrClientsFile is returned by LoadClientsFile for an unreadable or invalid file.
 	ErrClientsFile = errors.New("emulator: invalid clients file")
 
-	errUnauthorized   = errors.New("unauthorized")
-	errForbidden      = errors.New("forbidden")
 	errNotFound       = errors.New("not found")
 	errConflict       = errors.New("conflict")
 	errBadRequest     = errors.New("bad request")

@@ -95,15 +95,11 @@ func writeErr(w http.ResponseWriter, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, errConflict):
 		status = http.StatusConflict
-	case errors.Is(err, errForbidden):
-		status = http.StatusForbidden
-	case errors.Is(err, errUnauthorized):
-		status = http.StatusUnauthorized
 	case errors.Is(err, errPublishTimeout):
 		status = http.StatusServiceUnavailable
 	}
 	msg := err.Error()
-	for _, sentinel := range []error{errBadRequest, errNotFound, errConflict, errForbidden, errUnauthorized} {
+	for _, sentinel := range []error{errBadRequest, errNotFound, errConflict} {
 		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
 	}
 	writeError(w, status, msg, nil)
