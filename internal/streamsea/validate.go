@@ -165,13 +165,15 @@ func (w *walk) object(rule *objectRule, depth int) {
 	w.s.pos++
 	var seen fieldSet
 	seen.init(len(rule.fields))
+	next := 0 // payloads usually list fields in schema order: try this one first
 	for first := true; ; first = false {
 		key, escaped, ok := w.s.nextMember(first)
 		if !ok {
 			break
 		}
 		w.path.push(pathSegment{key: key, index: -1})
-		i, known := rule.lookup(w.s.b[key.start:key.end], escaped)
+		i, known := rule.lookup(w.s.b[key.start:key.end], escaped, next)
+		next = i + 1
 		switch {
 		case !known:
 			w.problem("unknown field")
@@ -198,14 +200,18 @@ func (w *walk) object(rule *objectRule, depth int) {
 // linearLookupMax is the field count up to which lookup scans instead of hashing.
 const linearLookupMax = 16
 
-// lookup finds a key among the fields, decoding escapes first when there are any.
-func (o *objectRule) lookup(key []byte, escaped bool) (int, bool) {
+// lookup finds a key among the fields, decoding escapes first when there are any. hint is
+// the index most likely to match; it may be out of range.
+func (o *objectRule) lookup(key []byte, escaped bool, hint int) (int, bool) {
 	if escaped {
 		decoded, ok := unescape(key)
 		if !ok {
 			return 0, false
 		}
 		key = []byte(decoded)
+	}
+	if hint < len(o.fields) && o.fields[hint].name == string(key) {
+		return hint, true
 	}
 	if len(o.fields) > linearLookupMax {
 		i, found := o.index[string(key)]
