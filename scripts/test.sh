@@ -46,6 +46,10 @@ stage_kafka() {
 
 stage_conformance() { "$root/test/conformance/run.sh"; }
 
+# Turn INT and TERM into an exit, so that the EXIT trap stops Kafka.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 stages=("$@")
 ((${#stages[@]})) || stages=(vet unit fuzz kafka conformance)
 for s in "${stages[@]}"; do

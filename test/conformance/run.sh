@@ -94,6 +94,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 client_id="conformance"
 client_secret="$("$venv/bin/python" -c 'import secrets; print(secrets.token_hex(16))')"
