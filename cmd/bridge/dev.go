@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/seabridge/seabridge/internal/bridge"
+	"github.com/seabridge/seabridge/internal/config"
+	"github.com/seabridge/seabridge/internal/streamsea/emulator"
+)
+
+//go:embed dev.toml
+var devConfig []byte
+
+// devTopics are created in the embedded broker; the demo pipelines use them.
+var devTopics = []string{"boiler.readings", "vessel.alarms", "seabridge.dlq"}
+
+const devHelp = `Run the bridge with no setup: an in-process Kafka broker (kfake), the stream-sea emulator,
+a load generator and two demo pipelines (stream-sea -> Kafka and Kafka -> stream-sea) from an
+embedded config. Every few seconds a line shows what has flowed each way, including the poison
+messages the generator sends on purpose, which reach the dead-letter topic seabridge.dlq.
+
+With --config, your own pipelines run instead of the demo ones, against the same embedded
+servers (their addresses override the "default" Kafka brokers and stream-sea url), with no load
+generator. Stops on SIGINT/SIGTERM.
+
+The embedded broker is for development only: it keeps everything in memory.`
+
+type devFlags struct {
+	config, http  string
+	kafkaPort     int
+	streamseaPort int
+	rate          int
+	progress      time.Duration
+	logLevel      string
+}
+
+func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", "[flags]", devHelp, stderr)
+	var f devFlags
+	fs.StringVar(&f.config, "config", "", "run this config's pipelines instead of the demo ones")
+	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker on 127.0.0.1 (0: any free port)")
+	fs.IntVar(&f.streamseaPort, "streamsea-port", 3104, "port of the stream-sea emulator on 127.0.0.1 (0: any free port)")
+	fs.StringVar(&f.http, "http", "127.0.0.1:9464", "metrics and health address")
+	fs.IntVar(&f.rate, "rate", 200, "messages per second the load generator sends each way (0: off)")
+	fs.DurationVar(&f.progress, "progress", 5*time.Second, "interval of the progress line")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, "text", f.logLevel)
+	if err != nil {
+		return err
+	}
+	return runDev(ctx, f, stdout, logger)
+}
+
+func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logger) error {
+	broker, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.Ports(f.kafkaPort),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort("127.0.0.1", strconv.Itoa(f.kafkaPort)))
+		}),
+		kfake.SeedTopics(3, devTopics...),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(3),
+	)
+	if err != nil {
+		return fmt.Errorf("dev: start the embedded Kafka broker on 127.0.0.1:%d: %w", f.kafkaPort, err)
+	}
+	defer broker.Close()
+	brokers := broker.ListenAddrs()
+
+	emu, err := emulator.New(emulator.Options{
+		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(f.streamseaPort)),
+		Clients: []emulator.Client{{ID: "bridge", Secret: "bridge-secret"}},
+		Logger:  logger.With("component", "emulator"),
+	})
+	if err != nil {
+		return fmt.Errorf("dev: emulator: %w", err)
+	}
+	if err := emu.Start(); err != nil {
+		return fmt.Errorf("dev: start the stream-sea emulator: %w", err)
+	}
+	defer emu.Close()
+
+	cfg, demo, err := devLoadConfig(f, brokers[0], emu.URL())
+	if err != nil {
+		return err
+	}
+	a, err := bridge.New(cfg, version, logger)
+	if err != nil {
+		return usageError{err}
+	}
+	fmt.Fprintf(stdout, "seabridge dev\n  kafka (in-process kfake): %s\n  stream-sea emulator:      %s (client \"bridge\", secret \"bridge-secret\"; stats at /emulator/stats)\n",
+		brokers[0], emu.URL())
+	if addr := a.HTTPAddr(); addr != "" {
+		fmt.Fprintf(stdout, "  metrics and health:       http://%s/metrics /livez /readyz\n", addr)
+	}
+	for _, p := range cfg.Pipelines {
+		if p.Enabled {
+			fmt.Fprintf(stdout, "  pipeline %-20s %s -> %s\n", p.Name, describeEndpoint(p.Source.Type, p.Source.Streams, p.Source.Topics),
+				describeEndpoint(p.Sink.Type, []string{p.Sink.Stream}, []string{p.Sink.Topic}))
+		}
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	if demo && f.rate > 0 {
+		gen, err := newLoadGenerator(brokers, emu.URL(), f.rate, logger.With("component", "loadgen"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  load generator: %d msg/s each way, 1 in %d a poison message (goes to seabridge.dlq)\n\n", f.rate, poisonEvery)
+		go func() { defer close(done); gen.run(runCtx) }()
+		go reportProgress(runCtx, stdout, f.progress, a, gen)
+	} else {
+		close(done)
+		go reportProgress(runCtx, stdout, f.progress, a, nil)
+	}
+	err = a.Run(ctx)
+	cancel()
+	<-done
+	return err
+}
+
+// devLoadConfig returns the embedded demo config, or the user's, pointed at the embedded
+// servers. demo reports whether it is the embedded one.
+func devLoadConfig(f devFlags, broker, streamseaURL string) (*config.Config, bool, error) {
+	env := append(configEnviron(),
+		"BRIDGE_KAFKA__DEFAULT__BROKERS="+broker,
+		"BRIDGE_STREAMSEA__DEFAULT__URL="+streamseaURL,
+		"BRIDGE_HTTP__LISTEN="+f.http,
+	)
+	if f.config == "" {
+		cfg, err := config.LoadBytes(devConfig, env)
+		if err != nil {
+			return nil, false, fmt.Errorf("dev: embedded config: %w", err)
+		}
+		return cfg, true, nil
+	}
+	cfg, err := config.Load(f.config, env)
+	if err != nil {
+		return nil, false, usageError{fmt.Errorf("config: %w", err)}
+	}
+	return cfg, false, nil
+}
+
+func describeEndpoint(t config.Endpoint, streams, topics []string) string {
+	if t == config.EndpointStreamsea {
+		return fmt.Sprintf("stream-sea %v", streams)
+	}
+	return fmt.Sprintf("kafka %v", topics)
+}

@@ -1,0 +1,92 @@
+// Command bridge is seabridge: a daemon that moves messages between stream-sea and Apache
+// Kafka, in configured pipelines, in both directions.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `seabridge bridges stream-sea and Apache Kafka, in both directions.
+
+Usage:
+  bridge <command> [flags]
+
+Commands:
+  run        run the pipelines of a config file until SIGINT/SIGTERM
+  validate   check a config file (and with --connect, the servers it names)
+  dev        run demo pipelines against an embedded Kafka broker and stream-sea emulator
+  emulator   serve an in-memory stream-sea 4.x server for local development and tests
+  version    print the version
+
+Run 'bridge <command> --help' for the flags of a command.
+Config: see config.example.toml; environment variables BRIDGE_<SECTION>__<KEY> override the file.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches a subcommand and returns the process exit code: 0 success, 1 runtime
+// failure, 2 usage or configuration error.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stderr)
+	case "validate":
+		err = cmdValidate(ctx, args[1:], stdout, stderr)
+	case "dev":
+		err = cmdDev(ctx, args[1:], stdout, stderr)
+	case "emulator":
+		err = cmdEmulator(ctx, args[1:], stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "seabridge %s\n", version)
+		return 0
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "bridge: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	return exitCode(err, stderr)
+}
+
+// errUsage marks errors in the command line or the config: exit code 2.
+var errUsage = errors.New("usage")
+
+type usageError struct{ err error }
+
+func (e usageError) Error() string        { return e.err.Error() }
+func (e usageError) Unwrap() error        { return e.err }
+func (e usageError) Is(target error) bool { return target == errUsage }
+
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 1
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/seabridge/seabridge/internal/bridge"
+	"github.com/seabridge/seabridge/internal/config"
+)
+
+const runHelp = `Run the pipelines of a config file until SIGINT or SIGTERM. On a signal the bridge stops
+reading, writes out everything it has received, commits Kafka offsets and exits, within
+bridge.shutdown_timeout. A fatal pipeline error (rejected credentials, schema conflict, missing
+topic) stops the bridge with exit code 1 and a message naming the pipeline.`
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("run", "[--config FILE]", runHelp, stderr)
+	path := fs.String("config", defaultConfigPath(), "config file (TOML); default $BRIDGE_CONFIG or ./bridge.toml")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, cfg.Bridge.LogFormat, cfg.Bridge.LogLevel)
+	if err != nil {
+		return err
+	}
+	a, err := bridge.New(cfg, version, logger)
+	if err != nil {
+		return usageError{err}
+	}
+	return a.Run(ctx)
+}
+
+// loadConfig loads path with the process environment; errors are usage errors (exit 2).
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path, configEnviron())
+	if err != nil {
+		return nil, usageError{fmt.Errorf("config: %w", err)}
+	}
+	return cfg, nil
+}
+
+// configEnviron is the environment the config loader sees: every variable except
+// BRIDGE_CONFIG, which names the file rather than a key in it.
+func configEnviron() []string {
+	env := os.Environ()
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "BRIDGE_CONFIG=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,304 @@
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seabridge/seabridge/internal/backoff"
+	"github.com/seabridge/seabridge/internal/config"
+	"github.com/seabridge/seabridge/internal/kafkautil"
+	"github.com/seabridge/seabridge/internal/mapping"
+	"github.com/seabridge/seabridge/internal/observe"
+	"github.com/seabridge/seabridge/internal/pipeline"
+	"github.com/seabridge/seabridge/internal/sink"
+	"github.com/seabridge/seabridge/internal/source"
+	"github.com/seabridge/seabridge/internal/streamsea"
+)
+
+// metricSets are the metric families shared by every pipeline, registered once per process.
+type metricSets struct {
+	pipeline      *pipeline.Metrics
+	streamseaSrc  *source.StreamSeaMetrics
+	kafkaSrc      *source.KafkaMetrics
+	kafkaSink     *sink.KafkaSinkMetrics
+	streamseaSink *sink.StreamSeaMetrics
+}
+
+func newMetricSets(reg prometheus.Registerer) *metricSets {
+	return &metricSets{
+		pipeline:      pipeline.NewMetrics(reg),
+		streamseaSrc:  source.NewStreamSeaMetrics(reg),
+		kafkaSrc:      source.NewKafkaMetrics(reg),
+		kafkaSink:     sink.NewKafkaSinkMetrics(reg),
+		streamseaSink: sink.NewStreamSeaMetrics(reg),
+	}
+}
+
+// builtPipeline is one configured pipeline, wired and not yet started.
+type builtPipeline struct {
+	name       string
+	runner     *pipeline.Runner
+	deadLetter *sink.DeadLetter // nil without a dead-letter topic
+	retry      backoff.Policy
+}
+
+// wiring turns a validated config into components: the one place that knows both the config
+// structs and the component constructors.
+type wiring struct {
+	cfg     *config.Config
+	version string
+	log     *slog.Logger
+	metrics *metricSets
+	// rest caches one REST client per stream-sea connection name.
+	rest map[string]*streamsea.Client
+}
+
+func newWiring(cfg *config.Config, version string, logger *slog.Logger, m *metricSets) *wiring {
+	return &wiring{cfg: cfg, version: version, log: logger, metrics: m, rest: map[string]*streamsea.Client{}}
+}
+
+// pipelines builds every enabled pipeline.
+func (w *wiring) pipelines() ([]*builtPipeline, error) {
+	var out []*builtPipeline
+	for _, p := range w.cfg.Pipelines {
+		if !p.Enabled {
+			w.log.Info("pipeline disabled", "pipeline", p.Name)
+			continue
+		}
+		bp, err := w.pipeline(p)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
+		}
+		out = append(out, bp)
+	}
+	return out, nil
+}
+
+func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
+	logger := w.log // every component adds its own pipeline attribute
+	retry := backoff.Policy{Initial: p.Retry.Initial, Max: p.Retry.Max}
+	opts := pipeline.Options{
+		Name:            p.Name,
+		BatchSize:       p.Batch.Size,
+		BatchBytes:      p.Batch.Bytes,
+		Linger:          p.Batch.Linger,
+		ShutdownTimeout: w.cfg.Bridge.ShutdownTimeout,
+		Retry:           retry,
+		Logger:          logger,
+		Metrics:         w.metrics.pipeline,
+	}
+	var err error
+	switch p.Source.Type {
+	case config.EndpointStreamsea:
+		opts.Direction = pipeline.DirectionStreamSeaToKafka
+		opts.Source, err = w.streamseaSource(p, logger)
+	case config.EndpointKafka:
+		opts.Direction = pipeline.DirectionKafkaToStreamSea
+		opts.Source, err = w.kafkaSource(p, logger)
+	default:
+		err = fmt.Errorf("source.type %q is not supported", p.Source.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch p.Sink.Type {
+	case config.EndpointKafka:
+		opts.Sink, err = w.kafkaSink(p, logger)
+	case config.EndpointStreamsea:
+		opts.Sink, err = w.streamseaSink(p, logger)
+	default:
+		err = fmt.Errorf("sink.type %q is not supported", p.Sink.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := mapping.New(mappingOptions(p.Mapping))
+	if err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
+	if !m.Identity() {
+		opts.Mapper = m
+	}
+	bp := &builtPipeline{name: p.Name, retry: retry}
+	switch p.DeadLetter.Policy {
+	case config.PolicyDLQ:
+		conn, err := w.kafkaConn(p.DeadLetter.Connection)
+		if err != nil {
+			return nil, fmt.Errorf("dead_letter: %w", err)
+		}
+		bp.deadLetter, err = sink.NewDeadLetter(sink.DeadLetterOptions{
+			Pipeline: p.Name, Conn: conn, Topic: p.DeadLetter.Topic, InstanceID: w.cfg.Bridge.InstanceID,
+		}, logger, w.metrics.kafkaSink)
+		if err != nil {
+			return nil, fmt.Errorf("dead_letter: %w", err)
+		}
+		opts.DeadLetter = bp.deadLetter
+	case config.PolicyDrop:
+		opts.OnPoison = pipeline.OnPoisonDrop
+	default:
+		opts.OnPoison = pipeline.OnPoisonStop
+	}
+	if bp.runner, err = pipeline.NewRunner(opts); err != nil {
+		return nil, err
+	}
+	return bp, nil
+}
+
+func mappingOptions(m config.Mapping) mapping.Options {
+	return mapping.Options{
+		Key: m.Key, Topic: m.Topic, Stream: m.Stream, Include: m.Include, Rename: m.Rename,
+		Static: m.Static, HeadersToFields: m.HeadersToFields, FieldsToHeaders: m.FieldsToHeaders,
+		JQ: m.JQ, Envelope: m.Envelope,
+	}
+}
+
+func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeline.Source, error) {
+	c, err := w.streamseaConn(p.Source.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	tlsCfg, err := tlsConfig(c.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("source: stream-sea connection %q: %w", p.Source.Connection, err)
+	}
+	subs := make([]streamsea.Subscription, len(p.Source.Streams))
+	for i, s := range p.Source.Streams {
+		subs[i] = streamsea.Subscription{Stream: s, GroupID: p.Source.GroupID}
+	}
+	opts := streamsea.SubscriberOptions{
+		URL: c.URL, ClientID: c.ClientID, ClientSecret: c.ClientSecret.Value(),
+		Subscriptions: subs, TLS: tlsCfg, DeadAfter: c.DeadAfter, MaxFrameBytes: int64(c.MaxFrameBytes),
+		Backoff:     backoff.Policy{Initial: c.ReconnectInitial, Max: c.ReconnectMax},
+		DialTimeout: c.RequestTimeout,
+	}
+	if jwt := c.JWT.Value(); jwt != "" {
+		opts.JWT = func(context.Context) (string, error) { return jwt, nil }
+	}
+	return source.NewStreamSea(source.StreamSeaOptions{
+		Pipeline: p.Name, Subscriber: opts, MaxInFlight: p.Source.MaxInFlight,
+	}, logger, w.metrics.streamseaSrc)
+}
+
+func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.Source, error) {
+	conn, err := w.kafkaConn(p.Source.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
+	}
+	return source.NewKafka(source.KafkaOptions{
+		Pipeline: p.Name, Conn: conn, Topics: p.Source.Topics, GroupID: p.Source.GroupID,
+		StartOffset: p.Source.StartOffset, CommitInterval: p.Source.CommitInterval,
+		MinBytes: p.Source.MinBytes, MaxBytes: p.Source.MaxBytes, MaxWait: p.Source.MaxWait,
+		MaxInFlight: p.Source.MaxInFlight,
+	}, logger, w.metrics.kafkaSrc)
+}
+
+func (w *wiring) kafkaSink(p config.Pipeline, logger *slog.Logger) (pipeline.Sink, error) {
+	conn, err := w.kafkaConn(p.Sink.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	return sink.NewKafka(sink.KafkaOptions{
+		Pipeline: p.Name, Conn: conn, Topic: p.Sink.Topic, RequiredAcks: p.Sink.Acks,
+		Compression: p.Sink.Compression, BatchSize: p.Sink.BatchSize, BatchBytes: int64(p.Sink.BatchBytes),
+		BatchTimeout: p.Sink.BatchTimeout, WriteTimeout: p.Sink.WriteTimeout, MaxAttempts: p.Sink.MaxAttempts,
+		InstanceID: w.cfg.Bridge.InstanceID, AddHeaders: p.Sink.Headers,
+	}, logger, w.metrics.kafkaSink)
+}
+
+func (w *wiring) streamseaSink(p config.Pipeline, logger *slog.Logger) (pipeline.Sink, error) {
+	client, err := w.restClient(p.Sink.Connection)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	return sink.NewStreamSea(sink.StreamSeaOptions{
+		Pipeline: p.Name, Client: client, Stream: p.Sink.Stream, Schema: p.Sink.Schema,
+		OnSchemaConflict: p.Sink.OnSchemaConflict, Validate: p.Sink.Validate && p.Sink.Schema != nil,
+	}, logger, w.metrics.streamseaSink)
+}
+
+// restClient returns the shared REST client of a stream-sea connection.
+func (w *wiring) restClient(name string) (*streamsea.Client, error) {
+	if c, ok := w.rest[name]; ok {
+		return c, nil
+	}
+	c, err := w.streamseaConn(name)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := tlsConfig(c.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("stream-sea connection %q: %w", name, err)
+	}
+	client, err := streamsea.NewClient(streamsea.ClientOptions{
+		BaseURL: c.URL, ClientID: c.ClientID, ClientSecret: c.ClientSecret.Value(), Gzip: c.Gzip,
+		Timeout: c.RequestTimeout, TLS: tlsCfg, UserAgent: "seabridge/" + w.version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream-sea connection %q: %w", name, err)
+	}
+	w.rest[name] = client
+	return client, nil
+}
+
+func (w *wiring) streamseaConn(name string) (config.StreamseaConnection, error) {
+	c, ok := w.cfg.Streamsea[name]
+	if !ok {
+		return c, fmt.Errorf("no stream-sea connection %q", name)
+	}
+	return c, nil
+}
+
+func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) {
+	c, ok := w.cfg.Kafka[name]
+	if !ok {
+		return kafkautil.Conn{}, fmt.Errorf("no kafka connection %q", name)
+	}
+	tlsCfg, err := tlsConfig(c.TLS)
+	if err != nil {
+		return kafkautil.Conn{}, fmt.Errorf("kafka connection %q: %w", name, err)
+	}
+	return kafkautil.Conn{
+		Brokers: c.Brokers, ClientID: c.ClientID, TLS: tlsCfg, DialTimeout: c.DialTimeout,
+		SASL: kafkautil.SASL{Mechanism: c.SASL.Mechanism, Username: c.SASL.Username, Password: c.SASL.Password.Value()},
+	}, nil
+}
+
+// lagCollectors returns one consumer-group lag collector per Kafka connection that has
+// Kafka-source pipelines, registered with reg.
+func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollector, error) {
+	groups := map[string][]observe.GroupTopics{}
+	var order []string
+	for _, p := range w.cfg.Pipelines {
+		if !p.Enabled || p.Source.Type != config.EndpointKafka {
+			continue
+		}
+		if _, seen := groups[p.Source.Connection]; !seen {
+			order = append(order, p.Source.Connection)
+		}
+		groups[p.Source.Connection] = append(groups[p.Source.Connection],
+			observe.GroupTopics{Pipeline: p.Name, GroupID: p.Source.GroupID, Topics: p.Source.Topics})
+	}
+	var out []*observe.LagCollector
+	for _, name := range order {
+		conn, err := w.kafkaConn(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: 15 * time.Second, Groups: groups[name]},
+			w.log.With("component", "lag", "kafka", name), reg))
+	}
+	return out, nil
+}
+
+// tlsConfig builds a *tls.Config from the config's TLS table; nil when TLS is off.
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	if !t.Enabled {
+		return nil, nil
+	}
+	return streamsea.TLSConfig(t.CAFile, t.CertFile, t.KeyFile, t.InsecureSkipVerify)
+}
