@@ -39,13 +39,17 @@ func newLoadGenerator(brokers []string, streamseaURL string, rate int, logger *s
 	writer := &kafka.Writer{
 		Addr: kafka.TCP(brokers...), Topic: "vessel.alarms", Balancer: &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
+		Transport: &kafka.Transport{}, // its own, so that closing it leaves no connection behind
 	}
 	return &loadGenerator{rate: rate, log: logger, client: client, writer: writer}, nil
 }
 
 // run sends rate messages per second each way, in ten ticks a second, until ctx is done.
 func (g *loadGenerator) run(ctx context.Context) {
-	defer g.writer.Close()
+	defer func() {
+		_ = g.writer.Close()
+		g.writer.Transport.(*kafka.Transport).CloseIdleConnections()
+	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	perTick := max(g.rate/10, 1)
