@@ -48,7 +48,7 @@ func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
 	}
 	if len(k.records) > 0 {
 		werr := k.writer.WriteMessages(ctx, k.records...)
-		if err := k.settle(ctx, werr, poison); err != nil {
+		if poison, err = k.settle(ctx, werr, poison); err != nil {
 			return err
 		}
 	}
@@ -164,15 +164,15 @@ func recordSize(r *kafka.Message) int64 {
 }
 
 // settle maps the result of WriteMessages: records rejected for a reason that is permanent for
-// them are written again one by one to tell the bad ones (added to poison) from the good ones
-// that shared their produce request.
-func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) error {
+// them are written again one by one to tell the bad ones from the good ones that shared their
+// produce request. It returns poison (which may be nil) with the bad ones added.
+func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (map[int]error, error) {
 	if werr == nil {
-		return nil
+		return poison, nil
 	}
 	var perRecord kafka.WriteErrors
 	if !errors.As(werr, &perRecord) || len(perRecord) != len(k.records) {
-		return k.classify(werr)
+		return poison, k.classify(werr)
 	}
 	var retry []int
 	for j, err := range perRecord {
@@ -181,7 +181,7 @@ func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) er
 		case isPermanent(err):
 			retry = append(retry, j)
 		default:
-			return k.classify(err)
+			return poison, k.classify(err)
 		}
 	}
 	for _, j := range retry {
@@ -193,12 +193,12 @@ func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) er
 		switch {
 		case err == nil:
 		case isPermanent(err):
-			poison[k.index[j]] = fmt.Errorf("kafka rejected the record: %w", err)
+			poison = addPoison(poison, k.index[j], fmt.Errorf("kafka rejected the record: %w", err))
 		default:
-			return k.classify(err)
+			return poison, k.classify(err)
 		}
 	}
-	return nil
+	return poison, nil
 }
 
 // classify wraps auth failures with pipeline.ErrFatal, and forgets routed topics that the
