@@ -173,8 +173,10 @@ func writeLines(b *strings.Builder, lines []string) {
 	}
 }
 
-// recordSchemaLine is the sink schema matching record: every field required.
-const recordSchemaLine = `schema = { version = 1, fields = [{ name = "id", type = "string" }, { name = "key", type = "string" }, { name = "seq", type = "integer" }] }`
+// recordSchemaLine is a sink schema line for stream matching record: every field required.
+func recordSchemaLine(stream string) string {
+	return fmt.Sprintf(`schema = { name = %q, version = 1, fields = [{ name = "id", type = "string" }, { name = "key", type = "string" }, { name = "seq", type = "integer" }] }`, stream)
+}
 
 func newGroupUUID() string { return uuid.NewString() }
 
