@@ -16,6 +16,8 @@ type reader struct {
 	stopLinger context.CancelFunc
 	in         int // source messages read since the last flush
 	filtered   int
+	// reconnected: the source was reconnected and has not returned a message since.
+	reconnected bool
 }
 
 // read reads, maps and batches until ctx is done (nil) or the source fails fatally. It
@@ -34,6 +36,7 @@ func (f *flow) read(ctx context.Context) error {
 		msg, ack, err := src.Read(readCtx)
 		if err == nil {
 			bo.Reset()
+			rd.reconnected = false
 			rd.accept(ctx, msg, ack)
 			continue
 		}
@@ -51,12 +54,19 @@ func (f *flow) read(ctx context.Context) error {
 	}
 }
 
-// recover handles a failed Read: reconnect on ErrNotConnected, stop on ErrFatal, otherwise
-// back off and let the caller read again.
+// recover handles a failed Read: reconnect on ErrNotConnected (after backing off when the
+// connection was lost again before a message was read), stop on ErrFatal, otherwise back off
+// and let the caller read again.
 func (rd *reader) recover(ctx context.Context, err error, bo *backoff.Backoff) error {
 	r := rd.r
 	switch {
 	case errors.Is(err, ErrNotConnected):
+		if rd.reconnected {
+			if err := bo.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		rd.reconnected = true
 		return r.reconnect(ctx, sideSource, r.opts.Source.Connect, err)
 	case errors.Is(err, ErrFatal):
 		return fmt.Errorf("read: %w", err)

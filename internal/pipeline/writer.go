@@ -56,10 +56,12 @@ func (f *flow) deliver(ctx context.Context, b *batch) error {
 }
 
 // writeSink calls Sink.Write with the same batch until it succeeds, returns a *PoisonError,
-// fails fatally, or ctx is done.
+// fails fatally, or ctx is done. A lost connection is reconnected at once the first time; when
+// it is lost again before the batch is written, the reconnect waits for the backoff too.
 func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 	r := f.r
 	bo := backoff.New(r.opts.Retry)
+	reconnected := false
 	for {
 		start := time.Now()
 		err := r.opts.Sink.Write(ctx, msgs)
@@ -75,6 +77,12 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 		case errors.Is(err, ErrFatal):
 			return fmt.Errorf("write: %w", err)
 		case errors.Is(err, ErrNotConnected):
+			if reconnected {
+				if err := bo.Wait(ctx); err != nil {
+					return err
+				}
+			}
+			reconnected = true
 			if err := r.reconnect(ctx, sideSink, r.opts.Sink.Connect, err); err != nil {
 				return err
 			}
