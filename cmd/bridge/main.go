@@ -25,6 +25,7 @@ Commands:
   validate   check a config file (and with --connect, the servers it names)
   dev        run demo pipelines against an embedded Kafka broker and stream-sea emulator
   emulator   serve an in-memory stream-sea 4.x server for local development and tests
+  bench      measure throughput, latency, CPU and memory against the raw limits
   version    print the version
 
 Run 'bridge <command> --help' for the flags of a command.
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDev(ctx, args[1:], stdout, stderr)
 	case "emulator":
 		err = cmdEmulator(ctx, args[1:], stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "seabridge %s\n", version)
 		return 0
