@@ -3,6 +3,7 @@ package streamsea
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,11 @@ type Subscriber struct {
 	stopErr    error         // why Run returned; written before done is closed
 	started    atomic.Bool
 	connected  atomic.Bool
+
+	// leftMu guards leftover: deliveries received but not yet buffered when Run stopped,
+	// handed out by Next after the buffer.
+	leftMu   sync.Mutex
+	leftover []Delivery
 }
 
 // NewSubscriber validates opts (URL, credentials, at least one subscription, group ids as
@@ -111,7 +117,8 @@ func (s *Subscriber) session(ctx context.Context) (healthy bool, err error) {
 	return time.Since(connectedAt) >= healthyAfter, err
 }
 
-// pump moves deliveries from conn into the buffer, blocking while the buffer is full.
+// pump moves deliveries from conn into the buffer, blocking while the buffer is full. When
+// ctx ends first, the deliveries of the current batch not yet buffered are kept as leftover.
 func (s *Subscriber) pump(ctx context.Context, conn *Conn) error {
 	var batch []Delivery
 	for {
@@ -121,6 +128,9 @@ func (s *Subscriber) pump(ctx context.Context, conn *Conn) error {
 			select {
 			case s.deliveries <- batch[i]:
 			case <-ctx.Done():
+				s.leftMu.Lock()
+				s.leftover = append(s.leftover, batch[i:]...)
+				s.leftMu.Unlock()
 				return ctx.Err()
 			}
 		}
@@ -132,7 +142,8 @@ func (s *Subscriber) pump(ctx context.Context, conn *Conn) error {
 }
 
 // Next returns the next delivery, blocking until one is buffered or ctx is done. Once Run has
-// returned and the buffer is empty, it returns Run's fatal error, or ErrSubscriberStopped.
+// returned, it hands out what is still buffered, then the rest of a batch that was being
+// buffered, in order; then it returns Run's fatal error, or ErrSubscriberStopped.
 func (s *Subscriber) Next(ctx context.Context) (Delivery, error) {
 	select {
 	case d := <-s.deliveries:
@@ -147,15 +158,31 @@ func (s *Subscriber) Next(ctx context.Context) (Delivery, error) {
 		case d := <-s.deliveries:
 			return d, nil
 		default:
-			return Delivery{}, s.stopErr
+			return s.nextLeftover()
 		}
 	case <-ctx.Done():
 		return Delivery{}, ctx.Err()
 	}
 }
 
-// Buffered returns how many deliveries are waiting to be taken by Next.
-func (s *Subscriber) Buffered() int { return len(s.deliveries) }
+func (s *Subscriber) nextLeftover() (Delivery, error) {
+	s.leftMu.Lock()
+	defer s.leftMu.Unlock()
+	if len(s.leftover) == 0 {
+		return Delivery{}, s.stopErr
+	}
+	d := s.leftover[0]
+	s.leftover[0] = Delivery{}
+	s.leftover = s.leftover[1:]
+	return d, nil
+}
+
+// Buffered returns how many received deliveries are waiting to be taken by Next.
+func (s *Subscriber) Buffered() int {
+	s.leftMu.Lock()
+	defer s.leftMu.Unlock()
+	return len(s.deliveries) + len(s.leftover)
+}
 
 // Connected reports whether a connection is authenticated with every subscription confirmed.
 func (s *Subscriber) Connected() bool { return s.connected.Load() }

@@ -1,0 +1,52 @@
+package streamsea
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestSubscriberKeepsTheRestOfABatchWhenStopped covers a batch delivery that does not fit in
+// the buffer when Run is stopped: every element received must stay available to Next (and be
+// counted by Buffered), in order, before Next reports the stop.
+func TestSubscriberKeepsTheRestOfABatchWhenStopped(t *testing.T) {
+	srv := newWSTestServer(t, 1).start()
+	opts := testOptions(srv.url(), Subscription{Stream: "a"})
+	opts.Buffer = 1
+	sub, stop := runSubscriber(t, opts)
+	sc := srv.next(t)
+	if err := sc.deliver("a", `[{"n":1},{"n":2},{"n":3},{"n":4},{"n":5}]`); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); sub.Buffered() != opts.Buffer; {
+		if time.Now().After(deadline) {
+			t.Fatalf("buffered %d deliveries, want the buffer size %d", sub.Buffered(), opts.Buffer)
+		}
+		time.Sleep(5 * time.Millisecond) // the reader fills the buffer; nothing to await
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := sub.Buffered(); got != 5 {
+		t.Errorf("Buffered() = %d after the stop, want the 5 deliveries received", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var got []string
+	for range 6 {
+		d, err := sub.Next(ctx)
+		if err != nil {
+			if !errors.Is(err, ErrSubscriberStopped) {
+				t.Fatalf("Next: %v, want ErrSubscriberStopped", err)
+			}
+			break
+		}
+		got = append(got, string(d.Payload))
+	}
+	want := []string{`{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`, `{"n":5}`}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Next handed out %q after the stop, want %q", got, want)
+	}
+}
