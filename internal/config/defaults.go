@@ -81,7 +81,7 @@ func DefaultSink(t Endpoint) Sink {
 		s.Compression = "none"
 		s.BatchSize = 1000
 		s.BatchBytes = 1 << 20
-		s.BatchTimeout = 5 * time.Millisecond
+		s.BatchTimeout = time.Millisecond
 		s.MaxAttempts = 3
 		s.WriteTimeout = 10 * time.Second
 		s.Headers = true
