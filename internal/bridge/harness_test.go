@@ -132,6 +132,8 @@ type pipe struct {
 	sourceLines, sinkLines, mappingLines []string
 	// deadLetter is the policy; "dlq" needs dlqTopic. Default "stop".
 	deadLetter, dlqTopic string
+	// extraTables are further sub-tables of the pipeline, each with its header line.
+	extraTables []string
 }
 
 func (p pipe) toml() string {
@@ -162,6 +164,9 @@ func (p pipe) toml() string {
 	fmt.Fprintf(&b, "\n[pipelines.dead_letter]\npolicy = %q\n", policy)
 	if p.dlqTopic != "" {
 		fmt.Fprintf(&b, "topic = %q\n", p.dlqTopic)
+	}
+	for _, table := range p.extraTables {
+		b.WriteString("\n" + table + "\n")
 	}
 	return b.String()
 }

@@ -3,8 +3,17 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 	"github.com/seabridge/seabridge/internal/testkit/kafkatest"
@@ -124,4 +133,106 @@ func shutdownMidStreamFromStreamSea(t *testing.T) (undelivered float64) {
 	}
 	checkKeyOrder(t, got)
 	return undelivered
+}
+
+// slowStreamSea is a reverse proxy to the emulator that holds every publish request for delay
+// before forwarding it, so that a Kafka -> stream-sea pipeline has work in flight when it stops.
+func slowStreamSea(t *testing.T, target string, delay time.Duration) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/publish") {
+			timer := time.NewTimer(delay)
+			select {
+			case <-timer.C:
+			case <-r.Context().Done():
+				timer.Stop()
+				http.Error(rw, `{"message":"client went away"}`, http.StatusServiceUnavailable)
+				return
+			}
+		}
+		proxy.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestShutdownMidStreamFromKafka stops a Kafka -> stream-sea App while a slow stream-sea is
+// still accepting its batches: every offset the group committed must belong to a record
+// stream-sea accepted, and a second App in the same group must deliver the rest, no gap.
+func TestShutdownMidStreamFromKafka(t *testing.T) {
+	const n = 2000
+	brokers := kafkatest.Brokers(t)
+	w := newWorld(t, brokers)
+	kafkatest.CreateTopic(t, brokers, "in", 3)
+	p := k2sPipe("shutdown-to-streamsea", "in", "group", "alarms")
+	sub := w.collect(p.stream)
+	want := makeRecords("k2s", 0, n, 11)
+	kafkatest.Produce(t, brokers, p.topic, kafkaMessages(want)...)
+	origin := locate(t, brokers, p.topic, n)
+
+	slow := p
+	slow.sourceLines = []string{"max_in_flight = 200"}
+	slowURL := slowStreamSea(t, w.emu.URL, 20*time.Millisecond)
+	first := w.start("first", w.config(settings{instance: "first", streamseaURL: slowURL}, withBatch(slow, 20)))
+	sub.awaitCount(t, 300, flowTimeout)
+	if err := first.stop(t); err != nil {
+		t.Fatalf("first: Run after cancel = %v, want nil", err)
+	}
+	afterFirst := sub.snapshot()
+	committed := kafkatest.CommittedOffsets(t, brokers, p.group, p.topic)
+	if len(afterFirst) >= n {
+		t.Fatalf("the first App delivered all %d records: the shutdown was not mid-stream", n)
+	}
+	checkCommittedWereAccepted(t, committed, origin, afterFirst)
+
+	second := w.start("second", w.config(settings{instance: "second"}, p))
+	got := sub.awaitIDs(t, want, flowTimeout)
+	if err := second.stop(t); err != nil {
+		t.Errorf("second: Run after cancel = %v, want nil", err)
+	}
+	dups, _ := duplicates(got)
+	t.Logf("first run delivered %d and committed %v; both runs %d (%d duplicate(s))", len(afterFirst), committed, len(got), dups)
+	if extra := missingIDs(got, want); len(extra) > 0 {
+		t.Errorf("%d record(s) that were never produced, e.g. %v", len(extra), extra[:min(5, len(extra))])
+	}
+	checkCommittedAtEnd(t, brokers, p.group, p.topic)
+}
+
+// withBatch returns p writing batches of at most size messages.
+func withBatch(p pipe, size int) pipe {
+	p.extraTables = append(p.extraTables, fmt.Sprintf("[pipelines.batch]\nsize = %d", size))
+	return p
+}
+
+// checkCommittedWereAccepted fails the test unless every record below a committed offset is
+// among the records stream-sea accepted.
+func checkCommittedWereAccepted(t *testing.T, committed map[int]int64, origin map[string]kafka.Message, accepted []record) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range accepted {
+		seen[string(r.json())] = true
+	}
+	var lost []string
+	var covered int
+	for value, m := range origin {
+		if m.Offset >= committed[m.Partition] {
+			continue
+		}
+		covered++
+		if !seen[value] {
+			lost = append(lost, fmt.Sprintf("%d@%d", m.Partition, m.Offset))
+		}
+	}
+	if covered == 0 {
+		t.Errorf("the first App committed nothing (%v): nothing to check", committed)
+	}
+	if len(lost) > 0 {
+		sort.Strings(lost)
+		t.Errorf("%d committed record(s) never reached stream-sea, e.g. %v", len(lost), lost[:min(5, len(lost))])
+	}
 }
