@@ -107,10 +107,7 @@ func (a *App) runPipeline(ctx context.Context, p *builtPipeline) error {
 		}
 		defer func() { _ = p.deadLetter.Close(context.WithoutCancel(ctx)) }()
 	}
-	if err := p.runner.Run(ctx); err != nil {
-		return fmt.Errorf("pipeline %q: %w", p.name, err)
-	}
-	return nil
+	return p.runner.Run(ctx) // its errors already name the pipeline
 }
 
 // connectWithRetry calls connect until it succeeds, fails with pipeline.ErrFatal, or ctx ends.

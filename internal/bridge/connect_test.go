@@ -42,7 +42,9 @@ func TestBadCredentialsAreFatal(t *testing.T) {
 					t.Errorf("Run = %v\nwant an error naming %s", err, s)
 				}
 			}
-			t.Logf("Run = %v", err)
+			if err != nil && strings.HasPrefix(err.Error(), `pipeline "wrong-secret": pipeline "wrong-secret"`) {
+				t.Errorf("Run = %v\nwant the pipeline named once, not repeated", err)
+			}
 		})
 	}
 }

@@ -246,7 +246,9 @@ func testPoisonPolicy(t *testing.T, toKafka bool, policy string) {
 		if err == nil || !strings.Contains(err.Error(), p.name) || !strings.Contains(err.Error(), poisons[0].names) {
 			t.Fatalf("Run = %v, want an error naming pipeline %q and %q", err, p.name, poisons[0].names)
 		}
-		t.Logf("Run = %v", err)
+		if prefix := fmt.Sprintf("pipeline %q: ", p.name); strings.HasPrefix(err.Error(), prefix+prefix) {
+			t.Errorf("Run = %v\nwant the pipeline named once, not repeated", err)
+		}
 		return
 	}
 	if toKafka {
