@@ -1,0 +1,322 @@
+package deploy
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/seabridge/seabridge/internal/config"
+)
+
+// loadCompose loads docker-compose.yml with the compose specification's loader, which
+// validates it against the specification's JSON schema, with the repository as project dir.
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{repoPath(t, "docker-compose.yml")},
+		cli.WithWorkingDirectory(repoPath(t, ".")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	project, err := opts.LoadProject(ctx)
+	if err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return project
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, ok := p.Services[name]
+	if !ok {
+		t.Fatalf("docker-compose.yml has no service %q", name)
+	}
+	return s
+}
+
+func TestComposeLoads(t *testing.T) {
+	p := loadCompose(t)
+	for _, name := range []string{"kafka", "kafka-topics", "streamsea", "bridge", "prometheus", "grafana"} {
+		service(t, p, name)
+	}
+}
+
+func TestComposeHostPathsExist(t *testing.T) {
+	for name, s := range loadCompose(t).Services {
+		if s.Build != nil {
+			dockerfile := s.Build.Dockerfile
+			if dockerfile == "" {
+				dockerfile = "Dockerfile"
+			}
+			if !filepath.IsAbs(dockerfile) {
+				dockerfile = filepath.Join(s.Build.Context, dockerfile)
+			}
+			if _, err := os.Stat(dockerfile); err != nil {
+				t.Errorf("service %s: build: %v", name, err)
+			}
+		}
+		for _, v := range s.Volumes {
+			if v.Type != types.VolumeTypeBind {
+				continue
+			}
+			if _, err := os.Stat(v.Source); err != nil {
+				t.Errorf("service %s: volume %s:%s: %v", name, v.Source, v.Target, err)
+			}
+		}
+	}
+}
+
+var versionTag = regexp.MustCompile(`^v?[0-9]+(\.[0-9]+)+`)
+
+// builtImages lists the images that services of p build, which other services may run.
+func builtImages(p *types.Project) map[string]bool {
+	built := map[string]bool{}
+	for _, s := range p.Services {
+		if s.Build != nil && s.Image != "" {
+			built[s.Image] = true
+		}
+	}
+	return built
+}
+
+func TestComposeImagesPinned(t *testing.T) {
+	p := loadCompose(t)
+	built := builtImages(p)
+	for name, s := range p.Services {
+		if problem := imageProblem(s.Image, s.Build != nil || built[s.Image]); problem != "" {
+			t.Errorf("service %s: %s", name, problem)
+		}
+	}
+	tests := []struct {
+		image string
+		built bool
+		bad   bool
+	}{
+		{"apache/kafka:4.1.0", false, false},
+		{"prom/prometheus:v3.5.0", false, false},
+		{"registry:5000/team/img:1.2", false, false},
+		{"seabridge:local", true, false},
+		{"apache/kafka", false, true},
+		{"apache/kafka:latest", false, true},
+		{"seabridge:latest", true, true},
+		{"grafana/grafana:main", false, true},
+		{"registry:5000/img", false, true},
+	}
+	for _, tt := range tests {
+		if got := imageProblem(tt.image, tt.built); (got != "") != tt.bad {
+			t.Errorf("imageProblem(%q, %v) = %q, want a problem: %v", tt.image, tt.built, got, tt.bad)
+		}
+	}
+}
+
+// imageProblem says why image is not pinned: no tag, "latest", or (for a pulled image) a tag
+// that is not a version. An image built by the compose file only needs a tag other than latest.
+func imageProblem(image string, built bool) string {
+	if image == "" {
+		if built {
+			return ""
+		}
+		return "no image"
+	}
+	name := image[strings.LastIndex(image, "/")+1:]
+	_, tag, ok := strings.Cut(name, ":")
+	switch {
+	case strings.Contains(image, "@sha256:"):
+		return ""
+	case !ok || tag == "":
+		return "image " + image + " has no tag"
+	case tag == "latest":
+		return "image " + image + " uses :latest"
+	case !built && !versionTag.MatchString(tag):
+		return "image " + image + ": tag " + tag + " is not a version"
+	}
+	return ""
+}
+
+// TestComposeHealthchecksRunInTheImage: services built from the Dockerfile run a distroless
+// image with no shell and no HTTP client, so a healthcheck can only exec the bridge itself,
+// and "version" or "help" would check nothing.
+func TestComposeHealthchecksRunInTheImage(t *testing.T) {
+	cmds := bridgeCommands(t)
+	p := loadCompose(t)
+	built := builtImages(p)
+	for name, s := range p.Services {
+		if (s.Build == nil && !built[s.Image]) || s.HealthCheck == nil || s.HealthCheck.Disable {
+			continue
+		}
+		test := s.HealthCheck.Test
+		switch {
+		case len(test) < 3 || test[0] != "CMD" || test[1] != "/usr/local/bin/bridge":
+			t.Errorf("service %s: healthcheck %q: the distroless image can only run [\"CMD\", \"/usr/local/bin/bridge\", ...]", name, test)
+		case test[2] == "version" || test[2] == "help":
+			t.Errorf("service %s: healthcheck %q checks nothing", name, test)
+		default:
+			if _, problems := checkCommandLine(cmds, test[2:]); len(problems) > 0 {
+				t.Errorf("service %s: healthcheck %q: %v", name, test, problems)
+			}
+		}
+	}
+}
+
+func TestComposeCommandsAreBridgeCommands(t *testing.T) {
+	cmds := bridgeCommands(t)
+	p := loadCompose(t)
+	built := builtImages(p)
+	if len(built) == 0 {
+		t.Fatal("no service builds the bridge image")
+	}
+	for name, s := range p.Services {
+		if s.Build == nil && !built[s.Image] {
+			continue
+		}
+		if _, problems := checkCommandLine(cmds, s.Command); len(problems) > 0 {
+			t.Errorf("service %s: command %q: %v", name, s.Command, problems)
+		}
+	}
+}
+
+// composeBridgeConfig loads the config file the bridge service mounts, with the service's
+// environment, as the bridge in the container would.
+func composeBridgeConfig(t *testing.T, p *types.Project, extraEnv ...string) (*config.Config, error) {
+	t.Helper()
+	s := service(t, p, "bridge")
+	flags, problems := checkCommandLine(bridgeCommands(t), s.Command)
+	if len(problems) > 0 || s.Command[0] != "run" {
+		t.Fatalf("bridge service: command %q: want run --config FILE; %v", s.Command, problems)
+	}
+	path := mountedSource(s, flags["config"])
+	if path == "" {
+		t.Fatalf("bridge service: --config %q is not a file mounted into the container", flags["config"])
+	}
+	if path != repoPath(t, "deploy/bridge.toml") {
+		t.Errorf("bridge service mounts %s as its config, want deploy/bridge.toml", path)
+	}
+	return config.Load(path, append(serviceEnv(s), extraEnv...))
+}
+
+// mountedSource returns the host path of the bind mount at target, or "".
+func mountedSource(s types.ServiceConfig, target string) string {
+	for _, v := range s.Volumes {
+		if v.Type == types.VolumeTypeBind && v.Target == target {
+			return v.Source
+		}
+	}
+	return ""
+}
+
+func serviceEnv(s types.ServiceConfig) []string {
+	var env []string
+	for k, v := range s.Environment {
+		if v != nil {
+			env = append(env, k+"="+*v)
+		}
+	}
+	sort.Strings(env)
+	return env
+}
+
+func TestComposeBridgeConfigLoads(t *testing.T) {
+	p := loadCompose(t)
+	cfg, err := composeBridgeConfig(t, p)
+	if err != nil {
+		t.Fatalf("deploy/bridge.toml with the compose environment: %v", err)
+	}
+	for _, kv := range serviceEnv(service(t, p, "bridge")) {
+		if !strings.HasPrefix(kv, "BRIDGE_") {
+			t.Errorf("bridge service: environment %s is not a config override", kv)
+		}
+	}
+	s := service(t, p, "bridge")
+	if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= cfg.Bridge.ShutdownTimeout {
+		t.Errorf("bridge service: stop_grace_period %v must exceed bridge.shutdown_timeout %v", s.StopGracePeriod, cfg.Bridge.ShutdownTimeout)
+	}
+	if host, _, _ := net.SplitHostPort(cfg.HTTP.Listen); host != "0.0.0.0" && host != "" {
+		t.Errorf("bridge service: http.listen %q is not reachable from Prometheus", cfg.HTTP.Listen)
+	}
+	if len(cfg.Pipelines) != 2 {
+		t.Errorf("deploy/bridge.toml: %d pipelines, want one each way", len(cfg.Pipelines))
+	}
+}
+
+// TestComposeBridgeEnvRejectsUnknownKeys shows that loading with the compose environment
+// checks its keys: a misspelt override fails.
+func TestComposeBridgeEnvRejectsUnknownKeys(t *testing.T) {
+	if _, err := composeBridgeConfig(t, loadCompose(t), "BRIDGE_HTTP__LISTNE=0.0.0.0:1"); err == nil {
+		t.Fatal("BRIDGE_HTTP__LISTNE was accepted")
+	}
+}
+
+var topicLoop = regexp.MustCompile(`for t in ([^;]+); do`)
+
+// TestComposeWiring checks that the services the bridge is pointed at exist and agree with it:
+// the emulator's address and credentials, the Kafka service, and the topics created for it.
+func TestComposeWiring(t *testing.T) {
+	p := loadCompose(t)
+	cfg, err := composeBridgeConfig(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := service(t, p, "streamsea")
+	flags, problems := checkCommandLine(bridgeCommands(t), emu.Command)
+	if len(problems) > 0 || emu.Command[0] != "emulator" {
+		t.Fatalf("streamsea service: command %q: %v", emu.Command, problems)
+	}
+	ss := cfg.Streamsea[config.DefaultConnection]
+	u, err := url.Parse(ss.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, listenPort, _ := net.SplitHostPort(flags["listen"])
+	if u.Hostname() != "streamsea" || u.Port() != listenPort {
+		t.Errorf("stream-sea url %s does not reach the streamsea service listening on %q", ss.URL, flags["listen"])
+	}
+	if ss.ClientID != flags["client-id"] || ss.ClientSecret.Value() != flags["client-secret"] {
+		t.Errorf("stream-sea credentials %q differ from the emulator's --client-id/--client-secret", ss.ClientID)
+	}
+	for _, b := range cfg.Kafka[config.DefaultConnection].Brokers {
+		host, port, _ := net.SplitHostPort(b)
+		if _, ok := p.Services[host]; !ok {
+			t.Errorf("kafka broker %s is not a compose service", b)
+		}
+		if !strings.Contains(*service(t, p, "kafka").Environment["KAFKA_LISTENERS"], ":"+port) {
+			t.Errorf("kafka broker %s: no listener on port %s", b, port)
+		}
+	}
+	script := strings.Join(service(t, p, "kafka-topics").Command, " ")
+	m := topicLoop.FindStringSubmatch(script)
+	if m == nil {
+		t.Fatalf("kafka-topics service: no topic loop in %q", script)
+	}
+	created := strings.Fields(m[1])
+	for _, topic := range configTopics(cfg) {
+		if !slices.Contains(created, topic) {
+			t.Errorf("topic %q of deploy/bridge.toml is not created by kafka-topics (%v)", topic, created)
+		}
+	}
+}
+
+func configTopics(cfg *config.Config) []string {
+	var topics []string
+	for _, pl := range cfg.Pipelines {
+		topics = append(topics, pl.Source.Topics...)
+		if pl.Sink.Topic != "" {
+			topics = append(topics, pl.Sink.Topic)
+		}
+		if pl.DeadLetter.Policy == config.PolicyDLQ {
+			topics = append(topics, pl.DeadLetter.Topic)
+		}
+	}
+	return topics
+}
