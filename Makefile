@@ -30,7 +30,14 @@ build:
 	go build -o bin/bridge ./cmd/bridge
 
 bench:
-	go test -run '^$$' -bench . ./...
+	go run ./cmd/bridge bench --messages 200000 --size 256
+	@export SEABRIDGE_KAFKA_PORT=19192 SEABRIDGE_KAFKA_CONTROLLER_PORT=19193; \
+	trap 'scripts/kafka.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	if scripts/kafka.sh start; then \
+		go run ./cmd/bridge bench --messages 200000 --size 256 --kafka 127.0.0.1:19192; \
+	else \
+		echo "make bench: Apache Kafka did not start (scripts/kafka.sh); skipping the real-Kafka run"; \
+	fi
 
 dev:
 	go run ./cmd/bridge dev

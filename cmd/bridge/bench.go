@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/seabridge/seabridge/internal/benchmark"
@@ -32,6 +34,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		scenarios string
 		asJSON    bool
 		logLevel  string
+		profile   string
 	)
 	fs.StringVar(&kafkaFlag, "kafka", "kfake", `"kfake" (in-process broker) or HOST:PORT,... of a real cluster`)
 	fs.IntVar(&o.Messages, "messages", benchmark.DefaultMessages, "messages per scenario")
@@ -43,6 +46,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios to run (default: all)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&logLevel, "log-level", "warn", "log level of the bridge and emulator (stderr)")
+	fs.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +61,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		o.Scenarios = strings.Split(scenarios, ",")
 	}
 	o.Environ, o.Logger, o.Progress = configEnviron(), logger, stderr
+	if profile != "" {
+		stop, err := startCPUProfile(profile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	rep, err := benchmark.Run(ctx, o)
 	if errors.Is(err, benchmark.ErrBadOptions) {
 		return usageError{err}
@@ -76,4 +87,20 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: a scenario failed (see the report)")
 	}
 	return nil
+}
+
+// startCPUProfile starts writing a CPU profile to path; the returned func stops and closes it.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

@@ -8,45 +8,47 @@ import (
 	"time"
 )
 
-// Probe collects what the final reader of one scenario sees. A scenario calls Start when its
-// measured window begins (everything connected, nothing sent yet), gives each reader goroutine
-// its own Recorder, and waits on Done, which is closed when want messages have arrived.
+// Probe collects what the final reader of one scenario sees. A scenario gives each reader
+// goroutine its own Recorder, calls Start when its measured window begins (everything
+// connected, nothing sent yet) — or, for a probe that opens on the first message, calls arm
+// before it starts the component under test — and waits on Done, which is closed when want
+// messages have arrived.
 type Probe struct {
-	want     int64
-	latency  bool // whether payload send times mean anything in this scenario
-	received atomic.Int64
-	bytes    atomic.Int64
-	unstamp  atomic.Int64 // messages without a readable send time
-	done     chan struct{}
-	closed   atomic.Bool
-	endNanos atomic.Int64 // wall time the last wanted message arrived
+	want        int64
+	latency     bool // whether payload send times mean anything in this scenario
+	openOnFirst bool // the window opens when the first message arrives
+	received    atomic.Int64
+	bytes       atomic.Int64
+	unstamp     atomic.Int64 // messages without a readable send time
+	done        chan struct{}
+	closed      atomic.Bool
+	endNanos    atomic.Int64 // wall time the last wanted message arrived
 
 	mu        sync.Mutex
 	recorders []*Recorder // guarded by mu
+	startOnce sync.Once
 	start     usageSample // written by Start, read after Done
-	started   atomic.Bool
+	startErr  error       // written by Start
+	armedAt   time.Time   // written by arm before any message flows
 	end       usageSample // written by wait
 	finished  bool        // written by wait: end is valid
 }
 
-func newProbe(want int, latency bool) *Probe {
-	return &Probe{want: int64(want), latency: latency, done: make(chan struct{})}
+func newProbe(want int, latency, openOnFirst bool) *Probe {
+	return &Probe{want: int64(want), latency: latency, openOnFirst: openOnFirst, done: make(chan struct{})}
 }
 
 // Start samples the process's counters and opens the measured window. Only the first call
-// counts.
+// counts; it is safe from any goroutine.
 func (p *Probe) Start() error {
-	if p.started.Load() {
-		return nil
-	}
-	s, err := sampleUsage()
-	if err != nil {
-		return err
-	}
-	p.start = s
-	p.started.Store(true)
-	return nil
+	p.startOnce.Do(func() { p.start, p.startErr = sampleUsage() })
+	return p.startErr
 }
+
+// arm records when the component under test was started, for a probe whose window opens on
+// the first message: the time until then is reported as startup. Call it before any message
+// can arrive.
+func (p *Probe) arm() { p.armedAt = time.Now() }
 
 // Done is closed once want messages have been observed.
 func (p *Probe) Done() <-chan struct{} { return p.done }
@@ -76,6 +78,9 @@ type Recorder struct {
 
 // Observe records one message received at now.
 func (r *Recorder) Observe(payload []byte, now time.Time) {
+	if r.probe.openOnFirst {
+		_ = r.probe.Start() // an error is reported by wait
+	}
 	if r.probe.latency {
 		if ts, ok := sentAt(payload); ok {
 			r.samples = append(r.samples, now.UnixNano()-ts)
@@ -113,6 +118,9 @@ func (p *Probe) latencies() []int64 {
 func (p *Probe) wait(ctx context.Context, errc <-chan error) error {
 	select {
 	case <-p.done:
+		if err := p.Start(); err != nil { // a no-op unless Start failed
+			return err
+		}
 		end, err := sampleUsage()
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -105,7 +106,7 @@ func (r *Report) writeShares(w io.Writer) {
 	}
 	for _, sh := range shares {
 		b := get(sh.bridge)
-		if b == nil {
+		if b == nil || !slices.ContainsFunc(sh.raws, func(r *Result) bool { return r != nil }) {
 			continue
 		}
 		line := sh.bridge + ":"
@@ -125,7 +126,15 @@ func (r *Report) writeNotes(w io.Writer) {
 		fmt.Fprintf(w, "  %-26s %s\n", res.Scenario, res.Includes)
 	}
 	fmt.Fprintln(w, "Notes:")
-	fmt.Fprintln(w, "  - Window: from everything connected to the final reader seeing the last message.")
+	fmt.Fprintln(w, "  - Window: from everything connected to the final reader seeing the last message. For bridge-kafka-to-streamsea")
+	fmt.Fprintln(w, "    it opens at the first message the reader sees; the bridge's startup before it (connect, consumer group join,")
+	fmt.Fprint(w, "    schema define) is reported apart")
+	for _, res := range r.Results {
+		if res.StartupSeconds > 0 {
+			fmt.Fprintf(w, "; %s startup: %.2fs", res.Scenario, res.StartupSeconds)
+		}
+	}
+	fmt.Fprintln(w, ".")
 	fmt.Fprintln(w, "  - Latency: receive time at the final reader minus the send time stamped into the payload by the load generator.")
 	fmt.Fprintln(w, "    bridge-kafka-to-streamsea has none: its messages are produced before the window, so their age measures the backlog.")
 	fmt.Fprintln(w, "  - CPU/msg: process user+sys CPU (getrusage) over the window / messages. It counts everything in the process:")

@@ -24,9 +24,12 @@ type Result struct {
 	HeapInUseBytes       uint64          `json:"heapInUseBytes"` // Go heap in use at the window's end
 	// PeakRSSBytes is the process's peak RSS so far: a high-water mark over this scenario and
 	// every one before it.
-	PeakRSSBytes int64  `json:"peakRssBytes"`
-	Unstamped    int64  `json:"unstamped,omitempty"` // messages with no readable send time
-	Error        string `json:"error,omitempty"`
+	PeakRSSBytes int64 `json:"peakRssBytes"`
+	// StartupSeconds, for a scenario whose window opens on the first message, is the time from
+	// starting the bridge to that message (connecting, joining the consumer group).
+	StartupSeconds float64 `json:"startupSeconds,omitempty"`
+	Unstamped      int64   `json:"unstamped,omitempty"` // messages with no readable send time
+	Error          string  `json:"error,omitempty"`
 }
 
 // OK reports whether the scenario completed.
@@ -57,6 +60,9 @@ func (p *Probe) result(sc scenario, err error) Result {
 	r.AllocsPerMessage = float64(d.mallocs) / n
 	r.HeapInUseBytes = d.heapInuse
 	r.PeakRSSBytes = d.peakRSS
+	if !p.armedAt.IsZero() {
+		r.StartupSeconds = p.start.at.Sub(p.armedAt).Seconds()
+	}
 	if sc.latency {
 		s := Summarize(p.latencies())
 		r.Latency = &s

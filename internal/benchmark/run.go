@@ -36,7 +36,7 @@ func runScenario(ctx context.Context, o Options, sc scenario) Result {
 	runtime.GC() // start each window without the previous scenario's garbage
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	p := newProbe(o.Messages, sc.latency)
+	p := newProbe(o.Messages, sc.latency, sc.openOnFirst)
 	fmt.Fprintf(o.Progress, "bench: %s: starting (%d messages of %d bytes)\n", sc.name, o.Messages, o.Size)
 	stop := startProgress(o, sc.name, p)
 	err := sc.run(ctx, o, p)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestProbeDoneAtWantAndMergesRecorders(t *testing.T) {
-	p := newProbe(4, true)
+	p := newProbe(4, true, false)
 	a, b := p.Recorder(), p.Recorder()
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestProbeDoneAtWantAndMergesRecorders(t *testing.T) {
 }
 
 func TestProbeWaitReportsIncompleteAndWorkerErrors(t *testing.T) {
-	p := newProbe(2, false)
+	p := newProbe(2, false, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := p.wait(ctx, nil); !errors.Is(err, ErrIncomplete) {
@@ -126,6 +126,9 @@ func TestRunEveryScenario(t *testing.T) {
 		if scenarios()[i].latency != (r.Latency != nil) {
 			t.Errorf("%s: latency %+v, want measured = %v", r.Scenario, r.Latency, scenarios()[i].latency)
 		}
+		if scenarios()[i].openOnFirst != (r.StartupSeconds > 0) {
+			t.Errorf("%s: startup %vs, want reported = %v", r.Scenario, r.StartupSeconds, scenarios()[i].openOnFirst)
+		}
 		if r.Latency != nil && (r.Latency.Samples < n || r.Latency.P50 <= 0 || r.Latency.Max < r.Latency.P99) {
 			t.Errorf("%s: latency %+v", r.Scenario, r.Latency)
 		}
@@ -142,7 +145,7 @@ func checkRendering(t *testing.T, rep *Report) {
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range append(scenarioNames(), "GOMAXPROCS", "kfake (in process)", "% of raw-kafka-producer") {
+	for _, want := range append(scenarioNames(), "GOMAXPROCS", "kfake (in process)", "% of raw-kafka-producer", "bridge-kafka-to-streamsea startup:") {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
