@@ -25,9 +25,12 @@
 //
 // # Shutdown
 //
-// When the Run context is cancelled the reader stops reading and hands its partial batch to
-// the writer, which writes everything queued with a context that is cancelled only when
-// ShutdownTimeout expires. What is still unwritten then is nacked (ErrShutdownTimeout) and Run
+// When the Run context is cancelled the reader stops reading (it calls Read no more, even if
+// the source has messages ready). A source that implements IntakeStopper (one that cannot
+// redeliver) is told to stop receiving, and the reader reads on what it had already received
+// until Read reports ErrDrained. The reader hands its partial batch to the writer, which
+// writes everything queued; reading and writing share the ShutdownTimeout budget, after which
+// their contexts are cancelled. What is still unwritten then is nacked (ErrShutdownTimeout) and Run
 // reports it. Finally the source is closed (so that it can commit what was acked), then the
 // sink. No goroutine started by Run outlives it.
 //

@@ -19,4 +19,7 @@ var (
 	ErrStopped = errors.New("pipeline stopped before the message was written")
 	// ErrAlreadyStarted is returned by a second call of Runner.Run.
 	ErrAlreadyStarted = errors.New("runner already started")
+	// ErrDrained is returned (wrapped) by Read of an IntakeStopper once StopIntake was called
+	// and every message it had received was read.
+	ErrDrained = errors.New("source drained")
 )

@@ -38,6 +38,15 @@ type DeadLetter interface {
 	DeadLetter(ctx context.Context, msgs []*Message, reasons []error) error
 }
 
+// IntakeStopper is implemented by sources that cannot redeliver what they received (stream-sea
+// pushes messages and forgets them). At shutdown the runner calls StopIntake, which must stop
+// receiving without dropping what was already received; the runner then reads on, within the
+// shutdown budget, until Read returns an error wrapping ErrDrained. StopIntake may be called
+// concurrently with Read and more than once.
+type IntakeStopper interface {
+	StopIntake()
+}
+
 // Options configure one Runner. Source, Sink, Name and Direction are required.
 type Options struct {
 	Name       string // pipeline name, a metric label

@@ -20,15 +20,16 @@ type reader struct {
 	reconnected bool
 }
 
-// read reads, maps and batches until ctx is done (nil) or the source fails fatally. It
-// flushes its partial batch and closes f.batches before returning.
-func (f *flow) read(ctx context.Context) error {
+// read reads, maps and batches until ctx is done or the source fails fatally. Once ctx is
+// done it reads no more, except from an IntakeStopper, which it drains within drainCtx (the
+// shutdown budget). It flushes its partial batch and closes f.batches before returning.
+func (f *flow) read(ctx, drainCtx context.Context) error {
 	rd := &reader{flow: f, cur: f.pool.get()}
 	defer close(f.batches)
 	defer rd.flush()
 	src := f.r.opts.Source
 	bo := backoff.New(f.r.opts.Retry)
-	for {
+	for ctx.Err() == nil {
 		readCtx := ctx
 		if rd.linger != nil {
 			readCtx = rd.linger
@@ -41,7 +42,7 @@ func (f *flow) read(ctx context.Context) error {
 			continue
 		}
 		if ctx.Err() != nil {
-			return nil
+			break
 		}
 		lingerExpired := readCtx != ctx && readCtx.Err() != nil
 		rd.flush()
@@ -49,8 +50,35 @@ func (f *flow) read(ctx context.Context) error {
 			continue
 		}
 		if err := rd.recover(ctx, err, bo); err != nil {
-			return ignoreCancel(ctx, err)
+			if err = ignoreCancel(ctx, err); err != nil {
+				return err
+			}
 		}
+	}
+	rd.drain(drainCtx)
+	return nil
+}
+
+// drain stops the intake of a source that cannot redeliver and reads what it still holds,
+// until Read fails (ErrDrained once everything was read) or ctx, the shutdown budget, is done.
+// What is left unread then is the source's to account for when it is closed.
+func (rd *reader) drain(ctx context.Context) {
+	src := rd.r.opts.Source
+	stopper, ok := src.(IntakeStopper)
+	if !ok {
+		return
+	}
+	stopper.StopIntake()
+	for ctx.Err() == nil {
+		msg, ack, err := src.Read(ctx)
+		if err != nil {
+			if !errors.Is(err, ErrDrained) && ctx.Err() == nil {
+				rd.r.countError(stageSource)
+				rd.r.log.Warn("reading what the source received stopped early", "err", err)
+			}
+			return
+		}
+		rd.accept(ctx, msg, ack)
 	}
 }
 

@@ -92,6 +92,8 @@ func ignoreCancel(ctx context.Context, err error) error {
 func (r *Runner) pump(ctx context.Context) error {
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
+	drainCtx, stopDraining := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDraining()
 	writeCtx, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriting()
 	f := newFlow(r, context.WithoutCancel(ctx))
@@ -100,7 +102,7 @@ func (r *Runner) pump(ctx context.Context) error {
 	var readErr, writeErr error
 	go func() {
 		defer close(readerDone)
-		readErr = f.read(readCtx)
+		readErr = f.read(readCtx, drainCtx)
 	}()
 	go func() {
 		defer close(f.writerDone)
@@ -118,6 +120,7 @@ func (r *Runner) pump(ctx context.Context) error {
 	select {
 	case <-f.writerDone:
 	case <-budget.C:
+		stopDraining()
 		stopWriting()
 		<-f.writerDone
 	}
