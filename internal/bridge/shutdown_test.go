@@ -64,6 +64,12 @@ func (bp *backgroundPublisher) stopNow() {
 	<-bp.done
 }
 
+func (bp *backgroundPublisher) count() int {
+	bp.mu.Lock()
+	defer bp.mu.Unlock()
+	return len(bp.sent)
+}
+
 // stop ends publishing and returns every record stream-sea accepted.
 func (bp *backgroundPublisher) stop(t *testing.T) []record {
 	t.Helper()
@@ -112,6 +118,10 @@ func shutdownMidStreamFromStreamSea(t *testing.T) (undelivered float64) {
 	if err := app.stop(t); err != nil {
 		t.Errorf("Run after cancel = %v, want nil", err)
 	}
+	stoppedAt := pub.count()
+	eventually(t, flowTimeout, "publishing goes on after the bridge stopped", func() (bool, string) {
+		return pub.count() >= stoppedAt+200, fmt.Sprintf("%d published since", pub.count()-stoppedAt)
+	})
 	sent := pub.stop(t)
 
 	n := int(metricValue(t, app.Registry(), received, p.name))
