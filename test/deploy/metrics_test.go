@@ -214,7 +214,7 @@ var promqlBlock = regexp.MustCompile("(?s)```promql\n(.*?)```")
 func TestDocumentedQueriesUseRealMetrics(t *testing.T) {
 	reg := registeredMetrics(t)
 	docs := loadMetricDocs(t)
-	for _, file := range []string{"docs/metrics.md"} {
+	for _, file := range []string{"docs/metrics.md", "docs/operations.md"} {
 		blocks := promqlBlock.FindAllStringSubmatch(string(readRepoFile(t, file)), -1)
 		if file == "docs/metrics.md" && len(blocks) == 0 {
 			t.Errorf("%s has no promql examples", file)
