@@ -25,7 +25,7 @@ const (
 const (
 	defaultBatchSize    = 1000
 	defaultBatchBytes   = 1 << 20
-	defaultBatchTimeout = 5 * time.Millisecond
+	defaultBatchTimeout = time.Millisecond
 	defaultWriteTimeout = 10 * time.Second
 	defaultMaxAttempts  = 3
 	// missingTopicChecks is how many consecutive Writes must find a routed topic missing
@@ -42,7 +42,7 @@ type KafkaOptions struct {
 	Compression  string        // "", "none", "gzip", "snappy", "lz4" or "zstd"
 	BatchSize    int           // records per produce request and partition; default 1000
 	BatchBytes   int64         // bytes per produce request and partition; default 1 MiB
-	BatchTimeout time.Duration // wait for a partial batch to fill; default 5ms
+	BatchTimeout time.Duration // wait for a partial batch to fill; default 1ms (the runner batches already)
 	WriteTimeout time.Duration // default 10s
 	MaxAttempts  int           // produce attempts inside one Write; default 3
 	InstanceID   string
