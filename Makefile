@@ -1,6 +1,6 @@
 # make test is the whole suite, as CI runs it (.ci/run); see scripts/test.sh for its stages.
 
-.PHONY: test test-unit fuzz test-kafka conformance kafka-start kafka-stop build bench dev
+.PHONY: test test-unit fuzz test-kafka conformance kafka-start kafka-stop build bench microbench dev
 
 test:
 	scripts/test.sh
@@ -38,6 +38,10 @@ bench:
 	else \
 		echo "make bench: Apache Kafka did not start (scripts/kafka.sh); skipping the real-Kafka run"; \
 	fi
+
+# Go micro-benchmarks of the hot-path pieces (validator, frame codec, runner, sinks, mapping).
+microbench:
+	go test -run '^$$' -bench . -benchmem ./internal/...
 
 dev:
 	go run ./cmd/bridge dev
