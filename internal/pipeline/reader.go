@@ -70,15 +70,23 @@ func (rd *reader) drain(ctx context.Context) {
 	}
 	stopper.StopIntake()
 	for ctx.Err() == nil {
-		msg, ack, err := src.Read(ctx)
-		if err != nil {
+		readCtx := ctx
+		if rd.linger != nil {
+			readCtx = rd.linger // a batch started before the shutdown lingers on the run context
+		}
+		msg, ack, err := src.Read(readCtx)
+		switch {
+		case err == nil:
+			rd.accept(ctx, msg, ack)
+		case readCtx != ctx && readCtx.Err() != nil:
+			rd.flush() // linger expired: the source may hold back more until these are acked
+		default:
 			if !errors.Is(err, ErrDrained) && ctx.Err() == nil {
 				rd.r.countError(stageSource)
 				rd.r.log.Warn("reading what the source received stopped early", "err", err)
 			}
 			return
 		}
-		rd.accept(ctx, msg, ack)
 	}
 }
 

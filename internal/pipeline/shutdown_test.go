@@ -14,8 +14,10 @@ import (
 
 // bufferedSource is a source that cannot redeliver, holding received messages in a buffer (as
 // the stream-sea source does). After StopIntake it hands out the buffer, then ErrDrained.
+// Read blocks while maxInFlight messages are unacked.
 type bufferedSource struct {
 	buf     chan *pipeline.Message
+	slots   chan struct{}
 	stopped chan struct{}
 	once    sync.Once
 	acked   atomic.Int64
@@ -24,8 +26,9 @@ type bufferedSource struct {
 
 var _ pipeline.IntakeStopper = (*bufferedSource)(nil)
 
-func newBufferedSource(n int) *bufferedSource {
-	s := &bufferedSource{buf: make(chan *pipeline.Message, n), stopped: make(chan struct{})}
+func newBufferedSource(n, maxInFlight int) *bufferedSource {
+	s := &bufferedSource{buf: make(chan *pipeline.Message, n), slots: make(chan struct{}, maxInFlight),
+		stopped: make(chan struct{})}
 	for i := range n {
 		s.buf <- &pipeline.Message{Stream: "s", Value: fmt.Appendf(nil, "m-%04d", i), Offset: int64(i)}
 	}
@@ -38,26 +41,41 @@ func (s *bufferedSource) StopIntake()                   { s.once.Do(func() { clo
 
 func (s *bufferedSource) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
 	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	m, err := s.next(ctx)
+	if err != nil {
+		<-s.slots
+		return nil, nil, err
+	}
+	return m, s.ack, nil
+}
+
+func (s *bufferedSource) next(ctx context.Context) (*pipeline.Message, error) {
+	select {
 	case m := <-s.buf:
-		return m, s.ack, nil
+		return m, nil
 	default:
 	}
 	select {
 	case m := <-s.buf:
-		return m, s.ack, nil
+		return m, nil
 	case <-s.stopped:
 		select {
 		case m := <-s.buf:
-			return m, s.ack, nil
+			return m, nil
 		default:
-			return nil, nil, fmt.Errorf("buffered source: %w", pipeline.ErrDrained)
+			return nil, fmt.Errorf("buffered source: %w", pipeline.ErrDrained)
 		}
 	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
 func (s *bufferedSource) ack(_ context.Context, err error) error {
+	<-s.slots
 	if err != nil {
 		s.nacked.Add(1)
 	} else {
@@ -68,34 +86,39 @@ func (s *bufferedSource) ack(_ context.Context, err error) error {
 
 // TestShutdownDrainsASourceThatCannotRedeliver stops the runner while a source that cannot
 // redeliver still buffers most of its messages (the sink is slow): the runner must stop the
-// source's intake and write everything it buffered within the shutdown budget.
+// source's intake and write everything it buffered within the shutdown budget, also when the
+// source holds back messages until fewer than a batch are unacked.
 func TestShutdownDrainsASourceThatCannotRedeliver(t *testing.T) {
 	const n = 100
-	rg := newRig(0)
-	src := newBufferedSource(n)
-	rg.opts.Source = src
-	rg.opts.MaxInFlightBatches = 1
-	rg.opts.ShutdownTimeout = 10 * time.Second
-	mapper, seen := seenMapper(5)
-	rg.opts.Mapper = mapper
-	rg.sink.SetBlocked(true)
-	run := rg.start(t)
-	await(t, seen, "the runner to read")
-	run.cancel()
-	rg.sink.SetBlocked(false)
-	if err := run.wait(); err != nil {
-		t.Fatalf("Run = %v", err)
-	}
-	if got := rg.sink.Count(); got != n {
-		t.Errorf("sink holds %d messages, want all %d the source had received", got, n)
-	}
-	for i, m := range rg.sink.Messages() {
-		if m.Offset != int64(i) {
-			t.Fatalf("sink message %d is %q: reordered", i, m.Value)
-		}
-	}
-	if a, na := src.acked.Load(), src.nacked.Load(); a != n || na != 0 {
-		t.Errorf("acked %d, nacked %d; want %d acked", a, na, n)
+	for _, maxInFlight := range []int{n, 3} {
+		t.Run(fmt.Sprintf("max_in_flight=%d", maxInFlight), func(t *testing.T) {
+			rg := newRig(0)
+			src := newBufferedSource(n, maxInFlight)
+			rg.opts.Source = src
+			rg.opts.MaxInFlightBatches = 1
+			rg.opts.ShutdownTimeout = 10 * time.Second
+			mapper, seen := seenMapper(3)
+			rg.opts.Mapper = mapper
+			rg.sink.SetBlocked(true)
+			run := rg.start(t)
+			await(t, seen, "the runner to read")
+			run.cancel()
+			rg.sink.SetBlocked(false)
+			if err := run.wait(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if got := rg.sink.Count(); got != n {
+				t.Errorf("sink holds %d messages, want all %d the source had received", got, n)
+			}
+			for i, m := range rg.sink.Messages() {
+				if m.Offset != int64(i) {
+					t.Fatalf("sink message %d is %q: reordered", i, m.Value)
+				}
+			}
+			if a, na := src.acked.Load(), src.nacked.Load(); a != n || na != 0 {
+				t.Errorf("acked %d, nacked %d; want %d acked", a, na, n)
+			}
+		})
 	}
 }
 
@@ -104,7 +127,7 @@ func TestShutdownDrainsASourceThatCannotRedeliver(t *testing.T) {
 func TestShutdownDrainIsBoundedByTheBudget(t *testing.T) {
 	const n = 100
 	rg := newRig(0)
-	src := newBufferedSource(n)
+	src := newBufferedSource(n, n)
 	rg.opts.Source = src
 	rg.opts.ShutdownTimeout = 50 * time.Millisecond
 	mapper, seen := seenMapper(5)
