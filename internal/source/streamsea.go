@@ -30,8 +30,9 @@ type StreamSeaOptions struct {
 // release in-flight accounting, which is the backpressure: with MaxInFlight messages unacked
 // Read blocks, the subscriber's buffer fills and the websocket is no longer read. The
 // subscriber reconnects by itself; Read never returns pipeline.ErrNotConnected for a lost
-// connection, only after Close. Messages received and never acked when Close is called are
-// counted and logged as undelivered.
+// connection, only after Close. At shutdown the runner calls StopIntake, which closes the
+// websocket, and then reads what was received and is still buffered. Messages received and
+// never acked when Close is called are counted and logged as undelivered.
 //
 // Connect, Read and Close may be called from different goroutines; Read is not called
 // concurrently with itself. AckFuncs may be called from any goroutine.
@@ -42,15 +43,19 @@ type StreamSea struct {
 	slots    chan struct{} // one token per unacked message
 	inFlight atomic.Int64
 
-	mu     sync.Mutex
-	run    *subscriberRun // nil until Connect
-	closed bool
+	mu            sync.Mutex
+	run           *subscriberRun // nil until Connect
+	closed        bool
+	intakeStopped bool
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ pipeline.Source = (*StreamSea)(nil)
+var (
+	_ pipeline.Source        = (*StreamSea)(nil)
+	_ pipeline.IntakeStopper = (*StreamSea)(nil)
+)
 
 // subscriberRun is one Subscriber and its Run goroutine.
 type subscriberRun struct {
@@ -114,7 +119,7 @@ func (s *StreamSea) Connect(ctx context.Context) error {
 func (s *StreamSea) start() (*subscriberRun, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.intakeStopped {
 		return nil, fmt.Errorf("stream-sea source %q: %w", s.opts.Pipeline, ErrStreamSeaClosed)
 	}
 	if r := s.run; r != nil {
@@ -226,7 +231,8 @@ func (s *StreamSea) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFu
 	return &m.msg, m.ack, nil
 }
 
-// acquireSlot takes an in-flight slot, blocking while MaxInFlight messages are unacked.
+// acquireSlot takes an in-flight slot, blocking while MaxInFlight messages are unacked. Once
+// the subscriber has stopped it waits only while received messages remain to be read.
 func (s *StreamSea) acquireSlot(ctx context.Context, r *subscriberRun) error {
 	select {
 	case s.slots <- struct{}{}:
@@ -239,17 +245,45 @@ func (s *StreamSea) acquireSlot(ctx context.Context, r *subscriberRun) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-r.done:
+	}
+	if r.sub.Buffered() == 0 {
 		return s.stoppedError(r)
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// stoppedError is Read's error once the subscriber's Run has returned.
+// stoppedError is Read's error once the subscriber's Run has returned and its buffer is
+// empty: the fatal error, pipeline.ErrDrained after StopIntake, else pipeline.ErrNotConnected.
 func (s *StreamSea) stoppedError(r *subscriberRun) error {
 	<-r.done
 	if r.err != nil {
 		return s.runError(r)
 	}
+	s.mu.Lock()
+	drained := s.intakeStopped && !s.closed
+	s.mu.Unlock()
+	if drained {
+		return fmt.Errorf("stream-sea source %q: %w", s.opts.Pipeline, pipeline.ErrDrained)
+	}
 	return fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrNotConnected, ErrStreamSeaClosed)
+}
+
+// StopIntake closes the websocket and stops reconnecting, keeping what was received: Read
+// hands out the buffered messages, then returns an error wrapping pipeline.ErrDrained. Connect
+// fails afterwards. It may be called concurrently with Read, and more than once.
+func (s *StreamSea) StopIntake() {
+	s.mu.Lock()
+	s.intakeStopped = true
+	r := s.run
+	s.mu.Unlock()
+	if r != nil {
+		r.cancel()
+	}
 }
 
 // streamSeaMessage is one read message and its ack state.
