@@ -85,9 +85,14 @@ func calledCommand(clause *ast.CaseClause, funcs map[string]*ast.FuncDecl) *ast.
 	return found
 }
 
-var flagDefiners = []string{"String", "Bool", "Duration", "Int", "Int64", "Uint", "Float64", "Var", "Func", "TextVar"}
+var flagDefiners = []string{
+	"String", "Bool", "Duration", "Int", "Int64", "Uint", "Uint64", "Float64", "Func", "BoolFunc",
+	"StringVar", "BoolVar", "DurationVar", "IntVar", "Int64Var", "UintVar", "Uint64Var", "Float64Var",
+	"Var", "TextVar",
+}
 
-// definedFlags collects the first argument of every fs.<Definer>("name", ...) call in fn.
+// definedFlags collects the flag name of every fs.<Definer>("name", ...) and
+// fs.<Definer>Var(&v, "name", ...) call in fn.
 func definedFlags(fn *ast.FuncDecl) map[string]bool {
 	flags := map[string]bool{"help": true, "h": true}
 	ast.Inspect(fn.Body, func(n ast.Node) bool {
@@ -100,8 +105,11 @@ func definedFlags(fn *ast.FuncDecl) map[string]bool {
 			return true
 		}
 		args := call.Args
-		if sel.Sel.Name == "Var" || sel.Sel.Name == "TextVar" {
+		if strings.HasSuffix(sel.Sel.Name, "Var") {
 			args = args[1:]
+		}
+		if len(args) == 0 {
+			return true
 		}
 		if lit, ok := args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 			name, _ := strconv.Unquote(lit.Value)
@@ -152,8 +160,11 @@ func TestBridgeCommands(t *testing.T) {
 			t.Errorf("subcommand %q not found; found %v", want, cmds)
 		}
 	}
-	if !cmds["run"]["config"] || !cmds["emulator"]["listen"] {
-		t.Errorf("flags not found: run %v, emulator %v", cmds["run"], cmds["emulator"])
+	if !cmds["run"]["config"] || !cmds["emulator"]["listen"] || !cmds["validate"]["connect"] {
+		t.Errorf("flags not found: run %v, emulator %v, validate %v", cmds["run"], cmds["emulator"], cmds["validate"])
+	}
+	if _, ok := cmds["bench"]; ok && !cmds["bench"]["kafka"] {
+		t.Errorf("bench: flag --kafka (fs.StringVar) not found: %v", cmds["bench"])
 	}
 	tests := []struct {
 		args     []string
