@@ -269,7 +269,8 @@ func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) {
 }
 
 // lagCollectors returns one consumer-group lag collector per Kafka connection that has
-// Kafka-source pipelines, registered with reg.
+// Kafka-source pipelines. They export the same metric families (told apart by the pipeline
+// label), so they are registered with reg together, as one collector.
 func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollector, error) {
 	groups := map[string][]observe.GroupTopics{}
 	var order []string
@@ -290,9 +291,24 @@ func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollect
 			return nil, err
 		}
 		out = append(out, observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: 15 * time.Second, Groups: groups[name]},
-			w.log.With("component", "lag", "kafka", name), reg))
+			w.log.With("component", "lag", "kafka", name), nil))
+	}
+	if len(out) > 0 && reg != nil {
+		reg.MustRegister(lagCollectorSet(out))
 	}
 	return out, nil
+}
+
+// lagCollectorSet exports several lag collectors as one prometheus.Collector: their
+// descriptions are the same, their series differ by pipeline.
+type lagCollectorSet []*observe.LagCollector
+
+func (s lagCollectorSet) Describe(ch chan<- *prometheus.Desc) { s[0].Describe(ch) }
+
+func (s lagCollectorSet) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range s {
+		c.Collect(ch)
+	}
 }
 
 // tlsConfig builds a *tls.Config from the config's TLS table; nil when TLS is off.
