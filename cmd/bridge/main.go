@@ -26,6 +26,7 @@ Commands:
   dev        run demo pipelines against an embedded Kafka broker and stream-sea emulator
   emulator   serve an in-memory stream-sea 4.x server for local development and tests
   bench      measure throughput, latency, CPU and memory against the raw limits
+  probe      exit 0 when an HTTP health endpoint answers 2xx (for container healthchecks)
   version    print the version
 
 Run 'bridge <command> --help' for the flags of a command.
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDev(ctx, args[1:], stdout, stderr)
 	case "emulator":
 		err = cmdEmulator(ctx, args[1:], stderr)
+	case "probe":
+		err = cmdProbe(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -41,6 +41,8 @@ func TestCommandLine(t *testing.T) {
 		{"invalid config names pipeline and keys", []string{"validate", "--config", "testdata/bad.toml"}, 2, []string{
 			`pipelines["boiler"].source.group_id`, `pipelines["boiler"].sink.topik: unknown key`, "testdata/bad.toml"}},
 		{"missing file", []string{"validate", "--config", "testdata/none.toml"}, 2, []string{"testdata/none.toml"}},
+		{"probe help", []string{"probe", "--help"}, 0, []string{"-url", "healthcheck"}},
+		{"probe refused", []string{"probe", "--url", "http://127.0.0.1:1/livez", "--timeout", "1s"}, 1, []string{"probe http://127.0.0.1:1/livez"}},
 		{"print redacts secrets", []string{"validate", "--print", "--config", "../../config.example.toml"}, 0, []string{"[redacted]", "[[pipelines]]"}},
 	}
 	for _, c := range cases {
@@ -96,6 +98,12 @@ func TestEmulatorCommandServesAndStops(t *testing.T) {
 		done <- cmdEmulator(ctx, []string{"--listen", "127.0.0.1:" + strconv.Itoa(port), "--log-level", "warn"}, &stderr)
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d/emulator/healthz", port)
+	defer func() {
+		var out bytes.Buffer
+		if code := run([]string{"probe", "--url", url}, &out, &out); code != 1 {
+			t.Errorf("probe of a stopped emulator: exit %d, want 1: %s", code, out.String())
+		}
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		resp, err := http.Get(url)
@@ -110,6 +118,10 @@ func TestEmulatorCommandServesAndStops(t *testing.T) {
 			t.Fatalf("emulator did not serve within 5s: %v; stderr: %s", err, stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	var probeOut bytes.Buffer
+	if code := run([]string{"probe", "--url", url}, &probeOut, &probeOut); code != 0 || !strings.Contains(probeOut.String(), "200 OK") {
+		t.Fatalf("probe of a serving emulator: exit %d: %s", code, probeOut.String())
 	}
 	cancel()
 	select {
