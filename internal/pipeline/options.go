@@ -47,6 +47,14 @@ type IntakeStopper interface {
 	StopIntake()
 }
 
+// ConnectionReporter is implemented by sources and sinks that keep a connection up by
+// themselves after Connect (the stream-sea source reconnects its websocket internally). The
+// runner's Ready includes Connected, so that readiness reports such a connection being down.
+// Connected must be safe for concurrent use and must not block.
+type ConnectionReporter interface {
+	Connected() bool
+}
+
 // Options configure one Runner. Source, Sink, Name and Direction are required.
 type Options struct {
 	Name       string // pipeline name, a metric label

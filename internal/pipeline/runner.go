@@ -42,7 +42,15 @@ func NewRunner(opts Options) (*Runner, error) {
 }
 
 // Ready reports whether both the source and the sink are connected. Safe for concurrent use.
-func (r *Runner) Ready() bool { return r.ready.Load() }
+func (r *Runner) Ready() bool {
+	return r.ready.Load() && reportsConnected(r.opts.Source) && reportsConnected(r.opts.Sink)
+}
+
+// reportsConnected is false only for a ConnectionReporter whose connection is down.
+func reportsConnected(v any) bool {
+	c, ok := v.(ConnectionReporter)
+	return !ok || c.Connected()
+}
 
 // Stats returns a snapshot of the runner's counters. Safe for concurrent use.
 func (r *Runner) Stats() Stats {

@@ -53,9 +53,19 @@ type StreamSea struct {
 }
 
 var (
-	_ pipeline.Source        = (*StreamSea)(nil)
-	_ pipeline.IntakeStopper = (*StreamSea)(nil)
+	_ pipeline.Source             = (*StreamSea)(nil)
+	_ pipeline.IntakeStopper      = (*StreamSea)(nil)
+	_ pipeline.ConnectionReporter = (*StreamSea)(nil)
 )
+
+// Connected reports whether the websocket is connected, authenticated and subscribed now. It
+// is false before Connect, after Close, and while the subscriber reconnects.
+func (s *StreamSea) Connected() bool {
+	s.mu.Lock()
+	r := s.run
+	s.mu.Unlock()
+	return r != nil && r.sub.Connected()
+}
 
 // subscriberRun is one Subscriber and its Run goroutine.
 type subscriberRun struct {
