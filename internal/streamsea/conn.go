@@ -67,7 +67,9 @@ type writeRequest struct {
 // DialConn dials opts.URL, authenticates (frame id 1) and subscribes to every subscription
 // (ids 2..n+1), waiting for every answer; opts.DialTimeout and ctx bound all of it. It returns
 // an error matching ErrAuthFailed or ErrSubscribeFailed when the server refuses, which
-// reconnecting cannot fix. Malformed frames are skipped, counted through
+// reconnecting cannot fix; a *HandshakeError (matching ErrHandshakeRejected) when the server
+// answers the upgrade request with an HTTP status; an error wrapping the TLS or x509 error
+// when the server's certificate is not trusted. Malformed frames are skipped, counted through
 // opts.Hooks.OnProtocolError and logged (rate-limited) on logger.
 func DialConn(ctx context.Context, opts SubscriberOptions, logger *slog.Logger) (*Conn, error) {
 	opts, err := opts.withDefaults()
@@ -92,11 +94,14 @@ func dialConn(ctx context.Context, opts SubscriberOptions, report func(error)) (
 		Proxy:            nil,
 	}
 	ws, resp, err := dialer.DialContext(ctx, opts.URL, nil)
+	if err != nil {
+		err = dialError(opts.URL, resp, err)
+	}
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("stream-sea dial %s: %w", opts.URL, err)
+		return nil, err
 	}
 	c := newConn(ws, &opts, report)
 	if err := c.handshake(ctx, auth); err != nil {

@@ -2,6 +2,7 @@ package streamsea
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -54,9 +55,15 @@ func NewSubscriber(opts SubscriberOptions, logger *slog.Logger) (*Subscriber, er
 
 // Run connects, reads deliveries into the buffer and reconnects (with backoff and jitter,
 // re-subscribing with the same group ids) until ctx is done, then returns nil after closing the
-// connection. It returns early with a fatal error, matching ErrAuthFailed or
-// ErrSubscribeFailed, when the server refuses the credentials or a subscription; it does not
-// retry those. Run may be called once.
+// connection. It returns early with a fatal error, without retrying:
+//   - matching ErrAuthFailed or ErrSubscribeFailed when the server refuses the credentials or
+//     a subscription;
+//   - before the first successful connection only, a *HandshakeError (ErrHandshakeRejected)
+//     for an upgrade answered with a 4xx status other than 408 and 429 (wrong URL, rejected
+//     credentials), or the dial error when the server's TLS certificate is not trusted.
+//
+// After a successful connection those dial errors are retried like network errors, DNS
+// failures and 5xx answers. Run may be called once.
 func (s *Subscriber) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
@@ -72,37 +79,46 @@ func (s *Subscriber) Run(ctx context.Context) error {
 
 func (s *Subscriber) loop(ctx context.Context) error {
 	bo := backoff.New(s.opts.Backoff)
+	everConnected := false
 	for {
-		healthy, err := s.session(ctx)
+		connectedAt, err := s.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if isFatal(err) {
+		everConnected = everConnected || !connectedAt.IsZero()
+		if isFatal(err, everConnected) {
 			return err
 		}
-		if healthy {
+		if !connectedAt.IsZero() && time.Since(connectedAt) >= healthyAfter {
 			bo.Reset()
 		}
 		delay := bo.Next()
 		if h := s.opts.Hooks.OnReconnectWait; h != nil {
 			h(bo.Attempt(), delay, err)
 		}
-		s.logger.Warn("stream-sea connection failed; reconnecting",
-			"url", s.opts.URL, "attempt", bo.Attempt(), "delay", delay, "err", err)
+		s.logReconnect(bo.Attempt(), delay, err)
 		if backoff.Sleep(ctx, delay) != nil {
 			return nil
 		}
 	}
 }
 
-// session runs one connection until it fails. healthy reports that it lived long enough to
-// reset the backoff.
-func (s *Subscriber) session(ctx context.Context) (healthy bool, err error) {
+func (s *Subscriber) logReconnect(attempt int, delay time.Duration, err error) {
+	attrs := []any{"url", s.opts.URL, "attempt", attempt, "delay", delay, "err", err}
+	if he, ok := errors.AsType[*HandshakeError](err); ok {
+		attrs = append(attrs, "status", he.Status)
+	}
+	s.logger.Warn("stream-sea connection failed; reconnecting", attrs...)
+}
+
+// session runs one connection until it fails. connectedAt is when the connection was
+// established, zero when dialling, authenticating or subscribing failed.
+func (s *Subscriber) session(ctx context.Context) (connectedAt time.Time, err error) {
 	conn, err := dialConn(ctx, s.opts, s.report)
 	if err != nil {
-		return false, err
+		return time.Time{}, err
 	}
-	connectedAt := time.Now()
+	connectedAt = time.Now()
 	s.connected.Store(true)
 	if h := s.opts.Hooks.OnConnect; h != nil {
 		h()
@@ -114,7 +130,7 @@ func (s *Subscriber) session(ctx context.Context) (healthy bool, err error) {
 	if h := s.opts.Hooks.OnDisconnect; h != nil {
 		h(err)
 	}
-	return time.Since(connectedAt) >= healthyAfter, err
+	return connectedAt, err
 }
 
 // pump moves deliveries from conn into the buffer, blocking while the buffer is full. When
