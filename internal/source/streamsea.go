@@ -100,8 +100,10 @@ func NewStreamSea(opts StreamSeaOptions, logger *slog.Logger, m *StreamSeaMetric
 
 // Connect starts the subscriber and waits for its first connection (authenticated, every
 // subscription confirmed); ctx bounds only this wait, later reconnects happen in the
-// background. A refusal by the server (credentials, subscription) is returned wrapped with
-// pipeline.ErrFatal. When ctx ends first, the subscriber is stopped and the error says why
+// background. A refusal by the server (credentials, subscription) and, before the first
+// connection, a rejected websocket upgrade (streamsea.ErrHandshakeRejected: wrong URL, 401,
+// 403) or an untrusted server certificate are returned wrapped with pipeline.ErrFatal. When
+// ctx ends first, the subscriber is stopped and the error says why
 // the connection failed. Connect on a connected source returns nil.
 func (s *StreamSea) Connect(ctx context.Context) error {
 	r, err := s.start()
@@ -211,8 +213,8 @@ func (s *StreamSea) connectTimeout(ctx context.Context, r *subscriberRun) error 
 }
 
 // Read returns the next delivery as a Message (Stream, Value, ReceivedAt and Time set). It
-// blocks while MaxInFlight messages are unacked and until a delivery arrives. A refusal by the
-// server is returned wrapped with pipeline.ErrFatal; after Close (or before Connect) Read
+// blocks while MaxInFlight messages are unacked and until a delivery arrives. The subscriber's
+// fatal errors (see Connect) are returned wrapped with pipeline.ErrFatal; after Close (or before Connect) Read
 // returns pipeline.ErrNotConnected.
 func (s *StreamSea) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
 	s.mu.Lock()
