@@ -125,8 +125,9 @@ type Pipeline struct {
 }
 
 // Source is where a pipeline reads. Type selects which fields apply: Streams for a streamsea
-// source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes and MaxWait for a kafka source;
-// GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
+// source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes, MaxWait and the consumer-group
+// timings (HeartbeatInterval, SessionTimeout, RebalanceTimeout, JoinGroupBackoff) for a kafka
+// source; GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
 // Config.Kafka according to Type.
 type Source struct {
 	Type           Endpoint      `koanf:"type"`
@@ -140,6 +141,15 @@ type Source struct {
 	MaxBytes       int           `koanf:"max_bytes"`
 	MaxWait        time.Duration `koanf:"max_wait"`
 	MaxInFlight    int           `koanf:"max_in_flight"`
+
+	// Consumer-group timings of a kafka source. SessionTimeout is how long the group
+	// coordinator waits for a member's heartbeat before it moves the member's partitions
+	// to the others; the broker only accepts values within its
+	// group.min.session.timeout.ms..group.max.session.timeout.ms (6s..30m by default).
+	HeartbeatInterval time.Duration `koanf:"heartbeat_interval"`
+	SessionTimeout    time.Duration `koanf:"session_timeout"`
+	RebalanceTimeout  time.Duration `koanf:"rebalance_timeout"`
+	JoinGroupBackoff  time.Duration `koanf:"join_group_backoff"`
 }
 
 // Sink is where a pipeline writes. Type selects which fields apply: Topic, Acks, Compression,

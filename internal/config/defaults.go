@@ -68,6 +68,11 @@ func DefaultSource(t Endpoint) Source {
 		s.MinBytes = 1
 		s.MaxBytes = 10 << 20
 		s.MaxWait = 250 * time.Millisecond
+		// kafka-go's own defaults.
+		s.HeartbeatInterval = 3 * time.Second
+		s.SessionTimeout = 30 * time.Second
+		s.RebalanceTimeout = 30 * time.Second
+		s.JoinGroupBackoff = 5 * time.Second
 	}
 	return s
 }

@@ -108,13 +108,26 @@ func (v *validator) source(path string, s Source) {
 		v.add(path+".max_bytes", "must not be less than min_bytes (%d)", s.MinBytes)
 	}
 	v.positive(path+".max_wait", s.MaxWait)
+	v.groupTimings(path, s)
+}
+
+// groupTimings checks the consumer-group timings of a kafka source.
+func (v *validator) groupTimings(path string, s Source) {
+	v.positive(path+".heartbeat_interval", s.HeartbeatInterval)
+	v.positive(path+".session_timeout", s.SessionTimeout)
+	v.positive(path+".rebalance_timeout", s.RebalanceTimeout)
+	v.positive(path+".join_group_backoff", s.JoinGroupBackoff)
+	if s.HeartbeatInterval > 0 && s.SessionTimeout > 0 && s.HeartbeatInterval >= s.SessionTimeout {
+		v.add(path+".heartbeat_interval", "must be less than session_timeout (%s)", s.SessionTimeout)
+	}
 }
 
 func sourceKeyOwner(key string) Endpoint {
 	switch key {
 	case "streams":
 		return EndpointStreamsea
-	case "topics", "start_offset", "commit_interval", "min_bytes", "max_bytes", "max_wait":
+	case "topics", "start_offset", "commit_interval", "min_bytes", "max_bytes", "max_wait",
+		"heartbeat_interval", "session_timeout", "rebalance_timeout", "join_group_backoff":
 		return EndpointKafka
 	}
 	return ""

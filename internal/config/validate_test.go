@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
@@ -69,6 +70,24 @@ func TestValidate(t *testing.T) {
 			`pipelines["up5"].source.group_id: "5b0e6a8e3c1d4e4b9a516f0f1c2d7e3a" is not an RFC 4122 UUID`,
 			`pipelines["upu"].source.group_id: "urn:uuid:5b0e6a8e-3c1d-4e4b-9a51-6f0f1c2d7e3a" is not an RFC 4122 UUID`,
 		}},
+		{"short group timings", func(c *Config) {
+			s := &c.Pipelines[0].Source
+			s.HeartbeatInterval, s.SessionTimeout = 300*time.Millisecond, 3*time.Second
+			s.RebalanceTimeout, s.JoinGroupBackoff = 3*time.Second, 100*time.Millisecond
+		}, nil},
+		{"group timings left zero by a hand-built source", func(c *Config) {
+			s := &c.Pipelines[0].Source
+			s.HeartbeatInterval, s.SessionTimeout, s.RebalanceTimeout, s.JoinGroupBackoff = 0, 0, 0, 0
+		}, []string{
+			`pipelines["down"].source.heartbeat_interval: must be a positive duration, not 0s`,
+			`pipelines["down"].source.session_timeout: must be a positive duration, not 0s`,
+			`pipelines["down"].source.rebalance_timeout: must be a positive duration, not 0s`,
+			`pipelines["down"].source.join_group_backoff: must be a positive duration, not 0s`,
+		}},
+		{"heartbeat just below the session timeout", func(c *Config) {
+			s := &c.Pipelines[0].Source
+			s.HeartbeatInterval, s.SessionTimeout = 6*time.Second-time.Millisecond, 6*time.Second
+		}, nil},
 		{"topic template characters", func(c *Config) {
 			p := DefaultPipeline(EndpointStreamsea, EndpointKafka)
 			p.Name, p.Source.Streams, p.Mapping.Topic, p.DeadLetter.Policy = "up", []string{"s"}, "boiler/{/site}", PolicyDrop
