@@ -78,16 +78,31 @@ func (bp *backgroundProducer) count() int {
 	return len(bp.sent)
 }
 
+// fastGroupLines are consumer-group timings for tests that rebalance: a member notices a
+// rebalance within one heartbeat (kafka-go's default is 3s) and retries a failed join soon. The
+// session timeout is 6s, the least that Apache Kafka and kfake accept by default
+// (group.min.session.timeout.ms).
+var fastGroupLines = []string{
+	`heartbeat_interval = "300ms"`,
+	`session_timeout = "6s"`,
+	`rebalance_timeout = "6s"`,
+	`join_group_backoff = "200ms"`,
+}
+
 // TestKafkaToStreamSeaRebalance runs App A on a 4-partition topic, starts App B in the same
 // consumer group while records keep coming, then stops A, still producing: every record must
 // reach stream-sea at least once (duplicates are allowed and counted), and the group must end
 // committed at the high-water marks.
 func TestKafkaToStreamSeaRebalance(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
+	kafkatest.ForEachBroker(t, testRebalance)
+}
+
+func testRebalance(t *testing.T, brokers []string) {
 	w := newWorld(t, brokers)
-	topic, group := "rebalance", "rebalance-group"
+	topic, group := kafkatest.UniqueTopic(t, "rebalance"), kafkatest.UniqueTopic(t, "group")
 	kafkatest.CreateTopic(t, brokers, topic, 4)
 	p := k2sPipe("rebalance-to-streamsea", topic, group, "rebalanced")
+	p.sourceLines = fastGroupLines
 	sub := w.collect(p.stream)
 	prod := startProducing(t, brokers, topic, "rb", 10, 5*time.Millisecond)
 
