@@ -3,7 +3,7 @@
 #
 #   vet          go vet ./...
 #   unit         go test -race -count=1 ./...            (Kafka tests use in-process kfake)
-#   fuzz         every fuzz target for FUZZTIME (10s)    (scripts/fuzz.sh)
+#   fuzz         every fuzz target for FUZZTIME executions (150000x)  (scripts/fuzz.sh)
 #   kafka        start Apache Kafka (scripts/kafka.sh), run again, with
 #                SEABRIDGE_KAFKA_BROKERS set, every package whose tests import
 #                internal/testkit/kafkatest; Kafka is stopped whatever happens
