@@ -84,7 +84,7 @@ func DefaultSink(t Endpoint) Sink {
 	case EndpointKafka:
 		s.Acks = "all"
 		s.Compression = "none"
-		s.BatchSize = 1000
+		s.BatchSize = 500
 		s.BatchBytes = 1 << 20
 		s.BatchTimeout = time.Millisecond
 		s.MaxAttempts = 3

@@ -23,7 +23,7 @@ const (
 
 // Defaults applied by NewKafka to zero-valued options.
 const (
-	defaultBatchSize    = 1000
+	defaultBatchSize    = 500
 	defaultBatchBytes   = 1 << 20
 	defaultBatchTimeout = time.Millisecond
 	defaultWriteTimeout = 10 * time.Second
@@ -40,7 +40,7 @@ type KafkaOptions struct {
 	Topic        string        // default topic; Message.TargetTopic overrides it
 	RequiredAcks string        // "all" (default), "one" or "none"
 	Compression  string        // "", "none", "gzip", "snappy", "lz4" or "zstd"
-	BatchSize    int           // records per produce request and partition; default 1000
+	BatchSize    int           // records per produce request and partition; default 500 (the runner's batch)
 	BatchBytes   int64         // bytes per produce request and partition; default 1 MiB
 	BatchTimeout time.Duration // wait for a partial batch to fill; default 1ms (the runner batches already)
 	WriteTimeout time.Duration // default 10s
