@@ -185,6 +185,9 @@ func TestShutdownMidStreamFromKafka(t *testing.T) {
 	if err := first.stop(t); err != nil {
 		t.Fatalf("first: Run after cancel = %v, want nil", err)
 	}
+	// Deliveries of what stream-sea accepted just before the stop may still be on their way to
+	// the collector: wait for all of them before comparing with the committed offsets.
+	awaitAllAccepted(t, w, sub, p.stream)
 	afterFirst := sub.snapshot()
 	committed := kafkatest.CommittedOffsets(t, brokers, p.group, p.topic)
 	if len(afterFirst) >= n {
@@ -237,4 +240,20 @@ func checkCommittedWereAccepted(t *testing.T, committed map[int]int64, origin ma
 		sort.Strings(lost)
 		t.Errorf("%d committed record(s) never reached stream-sea, e.g. %v", len(lost), lost[:min(5, len(lost))])
 	}
+}
+
+// awaitAllAccepted waits until the collector has received as many records as the emulator
+// accepted on stream (the collector is the stream's only subscriber).
+func awaitAllAccepted(t *testing.T, w *world, c *collector, stream string) {
+	t.Helper()
+	eventually(t, flowTimeout, "the collector receives everything stream-sea accepted", func() (bool, string) {
+		var published uint64
+		for _, st := range w.emu.Server.Stats().Streams {
+			if st.Stream == stream {
+				published += st.Published
+			}
+		}
+		got := c.count()
+		return uint64(got) >= published, fmt.Sprintf("accepted %d, received %d", published, got)
+	})
 }
