@@ -41,22 +41,30 @@ type TLS struct {
 }
 
 // StreamseaConnection is one named stream-sea server and its credentials. After Load,
-// ClientSecret and JWT hold the contents of their *_file when one was given, and TLS.Enabled is
-// true for an https URL.
+// ClientSecret and JWT hold the contents of their *_file when one was given, JWTPrivateKey the
+// contents of JWTPrivateKeyFile, and TLS.Enabled is true for an https URL.
+//
+// The websocket authenticates with, in order of preference: tokens minted from JWTPrivateKey
+// (each valid for JWTTTL, with the mustFanout claim when JWTMustFanout), the fixed JWT, or
+// ClientSecret. REST calls always use ClientSecret.
 type StreamseaConnection struct {
-	URL              string        `koanf:"url"`
-	ClientID         string        `koanf:"client_id"`
-	ClientSecret     Secret        `koanf:"client_secret"`
-	ClientSecretFile string        `koanf:"client_secret_file"`
-	JWT              Secret        `koanf:"jwt"`
-	JWTFile          string        `koanf:"jwt_file"`
-	Gzip             bool          `koanf:"gzip"`
-	RequestTimeout   time.Duration `koanf:"request_timeout"`
-	DeadAfter        time.Duration `koanf:"dead_after"`
-	MaxFrameBytes    int           `koanf:"max_frame_bytes"`
-	ReconnectInitial time.Duration `koanf:"reconnect_initial"`
-	ReconnectMax     time.Duration `koanf:"reconnect_max"`
-	TLS              TLS           `koanf:"tls"`
+	URL               string        `koanf:"url"`
+	ClientID          string        `koanf:"client_id"`
+	ClientSecret      Secret        `koanf:"client_secret"`
+	ClientSecretFile  string        `koanf:"client_secret_file"`
+	JWT               Secret        `koanf:"jwt"`
+	JWTFile           string        `koanf:"jwt_file"`
+	JWTPrivateKeyFile string        `koanf:"jwt_private_key_file"`
+	JWTPrivateKey     Secret        `koanf:"-"` // PEM, read from JWTPrivateKeyFile
+	JWTTTL            time.Duration `koanf:"jwt_ttl"`
+	JWTMustFanout     bool          `koanf:"jwt_must_fanout"`
+	Gzip              bool          `koanf:"gzip"`
+	RequestTimeout    time.Duration `koanf:"request_timeout"`
+	DeadAfter         time.Duration `koanf:"dead_after"`
+	MaxFrameBytes     int           `koanf:"max_frame_bytes"`
+	ReconnectInitial  time.Duration `koanf:"reconnect_initial"`
+	ReconnectMax      time.Duration `koanf:"reconnect_max"`
+	TLS               TLS           `koanf:"tls"`
 }
 
 // WebsocketURL derives the websocket endpoint from URL: ws for http, wss for https, with

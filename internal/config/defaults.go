@@ -25,6 +25,7 @@ func Default() *Config {
 func DefaultStreamsea() StreamseaConnection {
 	return StreamseaConnection{
 		URL:              "http://127.0.0.1:3104",
+		JWTTTL:           time.Hour,
 		Gzip:             true,
 		RequestTimeout:   10 * time.Second,
 		DeadAfter:        60 * time.Second,

@@ -93,6 +93,9 @@ func walkKeys(t reflect.Type, tables []map[string]any, path string, missing *[]s
 	for i := range t.NumField() {
 		f := t.Field(i)
 		key := f.Tag.Get("koanf")
+		if key == "-" { // filled by Load, not a key
+			continue
+		}
 		var values []any
 		for _, table := range tables {
 			if v, ok := table[key]; ok {

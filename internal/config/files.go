@@ -17,6 +17,11 @@ func resolveFiles(cfg *Config, baseDir string, errs *Errors) {
 		path := fmt.Sprintf("streamsea[%q]", name)
 		readSecret(&c.ClientSecret, &c.ClientSecretFile, baseDir, path+".client_secret", errs)
 		readSecret(&c.JWT, &c.JWTFile, baseDir, path+".jwt", errs)
+		if msg := jwtKeyConflict(c); msg != "" {
+			errs.add(path+".jwt_private_key_file", msg)
+		} else {
+			readKeyFile(&c.JWTPrivateKey, &c.JWTPrivateKeyFile, baseDir, path+".jwt_private_key_file", errs)
+		}
 		resolveTLS(&c.TLS, baseDir)
 		if strings.HasPrefix(strings.ToLower(c.URL), "https:") {
 			c.TLS.Enabled = true
@@ -70,6 +75,24 @@ func readSecret(value *Secret, file *string, baseDir, path string, errs *Errors)
 		return
 	}
 	*value = Secret(s)
+}
+
+// readKeyFile fills key from *file, a key that has no inline form. An empty file is an error.
+func readKeyFile(key *Secret, file *string, baseDir, path string, errs *Errors) {
+	if *file == "" {
+		return
+	}
+	resolvePath(file, baseDir)
+	b, err := os.ReadFile(*file)
+	if err != nil {
+		errs.add(path, err.Error())
+		return
+	}
+	if strings.TrimSpace(string(b)) == "" {
+		errs.add(path, fmt.Sprintf("%s is empty", *file))
+		return
+	}
+	*key = Secret(b)
 }
 
 // readSchema fills sink.Schema from sink.SchemaFile, a JSON schema definition in wire form

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/seabridge/seabridge/internal/streamsea"
 )
 
 // Validate checks a configuration whose *_file secrets and schema files have been read (Load
@@ -120,6 +122,7 @@ func (v *validator) streamseaConnections() {
 			v.add(path+".reconnect_max", "must not be less than reconnect_initial (%s)", c.ReconnectInitial)
 		}
 		v.tls(path+".tls", c.TLS)
+		v.streamseaJWT(path, c)
 		v.streamseaCredentials(path, c, uses[name])
 	}
 }
@@ -146,9 +149,49 @@ func (v *validator) streamseaCredentials(path string, c StreamseaConnection, u u
 	switch {
 	case u.sink && c.ClientSecret == "":
 		v.add(path+".client_secret", "required (or client_secret_file): a sink publishes over REST, which needs it")
-	case c.ClientSecret == "" && c.JWT == "":
-		v.add(path+".client_secret", "required (or client_secret_file, jwt, jwt_file): a pipeline uses this connection")
+	case c.ClientSecret == "" && c.JWT == "" && c.JWTPrivateKey == "":
+		v.add(path+".client_secret", "required (or client_secret_file, jwt, jwt_file, jwt_private_key_file): a pipeline uses this connection")
 	}
+}
+
+// streamseaJWT checks the keys of tokens minted from a private key: the key parses as an RSA
+// private key, it does not compete with a fixed jwt, and the token lifetime is whole seconds.
+func (v *validator) streamseaJWT(path string, c StreamseaConnection) {
+	keyPath := path + ".jwt_private_key_file"
+	hasKey := c.JWTPrivateKey != "" || c.JWTPrivateKeyFile != ""
+	if msg := jwtKeyConflict(c); msg != "" {
+		v.add(keyPath, "%s", msg)
+	}
+	if c.JWTTTL < time.Second {
+		v.add(path+".jwt_ttl", "must be at least 1s, not %s", c.JWTTTL)
+	}
+	if c.JWTMustFanout && !hasKey {
+		v.add(path+".jwt_must_fanout", "only applies to tokens minted from jwt_private_key_file")
+	}
+	if c.JWTPrivateKey == "" {
+		return
+	}
+	_, err := streamsea.NewJWTSigner([]byte(c.JWTPrivateKey.Value()), streamsea.JWTOptions{})
+	switch {
+	case err != nil && c.JWTPrivateKeyFile != "":
+		v.add(keyPath, "%s: %v", c.JWTPrivateKeyFile, err)
+	case err != nil:
+		v.add(keyPath, "%v", err)
+	}
+}
+
+// jwtKeyConflict reports a private key set together with a fixed jwt, or returns "".
+func jwtKeyConflict(c StreamseaConnection) string {
+	if c.JWTPrivateKey == "" && c.JWTPrivateKeyFile == "" {
+		return ""
+	}
+	switch {
+	case c.JWTFile != "":
+		return "set either jwt_private_key_file or jwt_file, not both"
+	case c.JWT != "":
+		return "set either jwt_private_key_file or jwt, not both"
+	}
+	return ""
 }
 
 func (v *validator) tls(path string, t TLS) {
