@@ -176,7 +176,16 @@ func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeli
 		Backoff:     backoff.Policy{Initial: c.ReconnectInitial, Max: c.ReconnectMax},
 		DialTimeout: c.RequestTimeout,
 	}
-	if jwt := c.JWT.Value(); jwt != "" {
+	switch {
+	case c.JWTPrivateKey != "":
+		signer, err := streamsea.NewJWTSigner([]byte(c.JWTPrivateKey.Value()),
+			streamsea.JWTOptions{TTL: c.JWTTTL, MustFanout: c.JWTMustFanout})
+		if err != nil {
+			return nil, fmt.Errorf("source: stream-sea connection %q: %w", p.Source.Connection, err)
+		}
+		opts.JWT = signer.Token
+	case c.JWT != "":
+		jwt := c.JWT.Value()
 		opts.JWT = func(context.Context) (string, error) { return jwt, nil }
 	}
 	return source.NewStreamSea(source.StreamSeaOptions{
