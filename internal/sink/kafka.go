@@ -31,6 +31,8 @@ const (
 	// missingTopicChecks is how many consecutive Writes must find a routed topic missing
 	// before its messages are rejected as poison instead of retried.
 	missingTopicChecks = 3
+	// maxKnownTopics bounds the routed topics a sink remembers (see remember).
+	maxKnownTopics = 10000
 )
 
 // KafkaOptions configures a Kafka producer sink.

@@ -111,7 +111,7 @@ func (k *Kafka) topicExists(ctx context.Context, topic string) (bool, error) {
 	err := kafkautil.CheckTopics(ctx, k.client, topic)
 	switch {
 	case err == nil:
-		k.topics[topic] = topicState{}
+		k.remember(topic, topicState{})
 		return true, nil
 	case errors.Is(err, kafkautil.ErrAuth):
 		return false, fmt.Errorf("%w: %w", pipeline.ErrFatal, err)
@@ -119,11 +119,26 @@ func (k *Kafka) topicExists(ctx context.Context, topic string) (bool, error) {
 		return false, err
 	}
 	st = topicState{misses: st.misses + 1, checkedIn: k.writes}
-	k.topics[topic] = st
+	k.remember(topic, st)
 	if st.misses >= missingTopicChecks {
 		return false, nil
 	}
 	return false, err
+}
+
+// remember records what is known of topic. The map is bounded: routing on a message field
+// with many distinct values must not grow it for as long as the daemon runs, so past
+// maxKnownTopics it starts again from the default topic (forgotten topics are checked anew
+// when they are next written to).
+func (k *Kafka) remember(topic string, st topicState) {
+	if _, known := k.topics[topic]; !known && len(k.topics) >= maxKnownTopics {
+		def, hasDefault := k.topics[k.opts.Topic]
+		clear(k.topics)
+		if hasDefault {
+			k.topics[k.opts.Topic] = def
+		}
+	}
+	k.topics[topic] = st
 }
 
 func (k *Kafka) record(topic string, m *pipeline.Message) kafka.Message {
