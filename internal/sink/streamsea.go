@@ -117,8 +117,9 @@ func normalizeStreamSeaOptions(o *StreamSeaOptions) error {
 //   - the server has a newer version: with "fail" a fatal error; with "use_server" the
 //     server's schema is used to validate, and a warning is logged.
 //
-// Rejected credentials and schema conflicts are wrapped with pipeline.ErrFatal. Network and
-// other retriable errors are returned without it: the runner calls Connect again.
+// Rejected credentials, TLS certificate failures and schema conflicts are wrapped with
+// pipeline.ErrFatal. Network and other retriable errors are returned without it: the runner
+// calls Connect again.
 func (s *StreamSea) Connect(ctx context.Context) error {
 	if s.closed.Load() {
 		return fmt.Errorf("stream-sea sink of pipeline %q: connect after close", s.opts.Pipeline)
@@ -223,11 +224,16 @@ func (s *StreamSea) newValidator(schema *streamsea.Schema) (*streamsea.Validator
 	return v, nil
 }
 
-// connectError wraps an error of a Connect step: rejected credentials are fatal, the rest are
-// returned for the runner to retry.
+// connectError wraps an error of a Connect step: rejected credentials and TLS certificate
+// failures are fatal, the rest are returned for the runner to retry.
 func (s *StreamSea) connectError(step string, err error) error {
 	if errors.Is(err, streamsea.ErrUnauthorized) {
 		return s.credentialsError(err)
+	}
+	if streamsea.IsCertificateError(err) {
+		return fmt.Errorf("%w: pipeline %q: %s of stream %q: TLS certificate failure (check the tls "+
+			"ca_file, cert_file and key_file of the stream-sea connection): %w",
+			pipeline.ErrFatal, s.opts.Pipeline, step, s.opts.Stream, err)
 	}
 	return fmt.Errorf("pipeline %q: %s of stream %q: %w", s.opts.Pipeline, step, s.opts.Stream, err)
 }

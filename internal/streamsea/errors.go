@@ -79,7 +79,7 @@ func IsRetriable(err error) bool {
 	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		return apiErr.Retriable()
 	}
-	if isCertificateError(err) {
+	if IsCertificateError(err) {
 		return false
 	}
 	if _, ok := errors.AsType[*url.Error](err); ok {
@@ -91,7 +91,10 @@ func IsRetriable(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
 }
 
-func isCertificateError(err error) bool {
+// IsCertificateError reports whether err is a TLS certificate failure that retrying with the
+// same settings cannot fix: the client does not trust the server's certificate (unknown
+// authority, host name not in the certificate, invalid certificate).
+func IsCertificateError(err error) bool {
 	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
 		return true
 	}

@@ -91,7 +91,7 @@ func dialError(url string, resp *http.Response, err error) error {
 	if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 		return &HandshakeError{URL: url, Status: resp.StatusCode, Body: handshakeBody(resp)}
 	}
-	if isCertificateError(err) {
+	if IsCertificateError(err) {
 		return fmt.Errorf("stream-sea dial %s: the server's TLS certificate is not trusted "+
 			"(check the TLS CA file and the host name of the connection url): %w", url, err)
 	}
@@ -162,5 +162,5 @@ func isDialConfigError(err error) bool {
 	if he, ok := errors.AsType[*HandshakeError](err); ok {
 		return !he.Retriable()
 	}
-	return isCertificateError(err)
+	return IsCertificateError(err)
 }
