@@ -9,6 +9,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/seabridge/seabridge/internal/config"
 )
 
 // kafkaTarget is the Kafka a scenario runs against: a fresh in-process kfake cluster, or the
@@ -90,13 +92,14 @@ func (k *kafkaTarget) deleteTopic(ctx context.Context, topic string) {
 	_, _ = k.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
 }
 
-// writer returns a producer with the bridge sink's settings: acks=all, the given linger,
-// batches of up to 1000 records or 1 MiB per partition (sink defaults).
+// writer returns a producer with the bridge sink's default settings (acks=all, batch_size,
+// batch_bytes, write_timeout, max_attempts) and the given linger.
 func (k *kafkaTarget) writer(topic string, batchTimeout time.Duration) *kafka.Writer {
+	d := config.DefaultSink(config.EndpointKafka)
 	return &kafka.Writer{
 		Addr: kafka.TCP(k.brokers...), Topic: topic, Transport: k.transport, Balancer: &kafka.Hash{},
-		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchBytes: 1 << 20, BatchTimeout: batchTimeout,
-		WriteTimeout: 10 * time.Second, MaxAttempts: 3,
+		RequiredAcks: kafka.RequireAll, BatchSize: d.BatchSize, BatchBytes: int64(d.BatchBytes),
+		BatchTimeout: batchTimeout, WriteTimeout: d.WriteTimeout, MaxAttempts: d.MaxAttempts,
 	}
 }
 
