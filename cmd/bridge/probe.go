@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-const probeHelp = `Probe an HTTP health endpoint and exit 0 when it answers 2xx, 1 otherwise. It exists for
-container healthchecks in images without a shell or curl, e.g.
+const probeHelp = `Probe an HTTP health endpoint and exit 0 when it answers 2xx, 1 otherwise (2 for a
+malformed URL or flag). It exists for container healthchecks in images without a shell or
+curl, e.g.
   bridge probe --url http://127.0.0.1:9464/readyz
   bridge probe --url http://127.0.0.1:3104/emulator/healthz`
 

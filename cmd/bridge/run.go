@@ -13,8 +13,10 @@ import (
 
 const runHelp = `Run the pipelines of a config file until SIGINT or SIGTERM. On a signal the bridge stops
 reading, writes out everything it has received, commits Kafka offsets and exits, within
-bridge.shutdown_timeout. A fatal pipeline error (rejected credentials, schema conflict, missing
-topic) stops the bridge with exit code 1 and a message naming the pipeline.`
+bridge.shutdown_timeout; messages still unwritten when that budget runs out are given up on
+(exit code 1). A fatal pipeline error (rejected credentials, schema conflict, missing topic)
+stops the bridge with exit code 1 and a message naming the pipeline. An invalid config, or a
+metrics address that cannot be bound, is exit code 2.`
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", "[--config FILE]", runHelp, stderr)
