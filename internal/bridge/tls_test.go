@@ -181,6 +181,58 @@ func TestStreamSeaOverTLS(t *testing.T) {
 	}
 }
 
+// TestStreamSeaMutualTLS runs both directions against a stream-sea that requires a client
+// certificate from the test CA: with cert_file and key_file they deliver; without a client
+// certificate, or with one the server does not trust, each pipeline fails at once.
+func TestStreamSeaMutualTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "stream-sea test CA")
+	stranger := tlstest.NewCA(t, "unknown CA")
+	dir := t.TempDir()
+	caFile := ca.WriteCA(t, dir, "ca.pem")
+	certFile, keyFile := tlstest.WriteKeyPair(t, dir, "client", ca.ClientCert(t, clientCN))
+	strangerCert, strangerKey := tlstest.WriteKeyPair(t, dir, "stranger", stranger.ClientCert(t, clientCN))
+
+	t.Run("client certificate", func(t *testing.T) {
+		w := newTLSWorld(t)
+		front := serveTLS(t, w.emu, ca.ServerConfig(t, tls.RequireAndVerifyClientCert))
+		toKafka, toStreamSea := tlsPipes()
+		toml := withTable(w.config(settings{streamseaURL: front.URL}, toKafka, toStreamSea), "streamsea.default.tls",
+			fmt.Sprintf("ca_file = %q", caFile), fmt.Sprintf("cert_file = %q", certFile), fmt.Sprintf("key_file = %q", keyFile))
+		checkBothDirections(t, w, w.start("a", toml))
+		front.checkUsed(t, clientCN)
+	})
+
+	// A TLS 1.3 client sends no certificate that the server's list of acceptable CAs rules
+	// out, so the server answers a stranger's certificate like a missing one.
+	strangerLines := []string{fmt.Sprintf("cert_file = %q", strangerCert), fmt.Sprintf("key_file = %q", strangerKey)}
+	sourceProblem := []string{"refused the client's TLS certificate", "certificate required"}
+	sinkProblem := []string{"TLS certificate failure", "certificate required"}
+	for _, tt := range []struct {
+		name    string
+		toKafka bool
+		lines   []string
+		problem []string
+	}{
+		{"no certificate, source", true, nil, sourceProblem},
+		{"no certificate, sink", false, nil, sinkProblem},
+		{"untrusted certificate, source", true, strangerLines, sourceProblem},
+		{"untrusted certificate, sink", false, strangerLines, sinkProblem},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newTLSWorld(t)
+			front := serveTLS(t, w.emu, ca.ServerConfig(t, tls.RequireAndVerifyClientCert))
+			toKafka, toStreamSea := tlsPipes()
+			p := toStreamSea
+			if tt.toKafka {
+				p = toKafka
+			}
+			lines := append([]string{fmt.Sprintf("ca_file = %q", caFile)}, tt.lines...)
+			app := w.start("a", withTable(w.config(settings{streamseaURL: front.URL}, p), "streamsea.default.tls", lines...))
+			checkFatal(t, app, p.name, tt.problem...)
+		})
+	}
+}
+
 // TestKafkaOverTLS runs a chain over a kfake broker that only speaks TLS, with a server
 // certificate from a private CA named in ca_file: stream "tls-in" to topic "tls-chain" to
 // stream "tls-out", so that records reach the end only if both directions work. Without

@@ -102,7 +102,8 @@ func NewStreamSea(opts StreamSeaOptions, logger *slog.Logger, m *StreamSeaMetric
 // subscription confirmed); ctx bounds only this wait, later reconnects happen in the
 // background. A refusal by the server (credentials, subscription) and, before the first
 // connection, a rejected websocket upgrade (streamsea.ErrHandshakeRejected: wrong URL, 401,
-// 403) or an untrusted server certificate are returned wrapped with pipeline.ErrFatal. When
+// 403) or a TLS certificate failure (untrusted server certificate, refused client
+// certificate) are returned wrapped with pipeline.ErrFatal. When
 // ctx ends first, the subscriber is stopped and the error says why
 // the connection failed. Connect on a connected source returns nil.
 func (s *StreamSea) Connect(ctx context.Context) error {

@@ -60,7 +60,8 @@ func NewSubscriber(opts SubscriberOptions, logger *slog.Logger) (*Subscriber, er
 //     a subscription;
 //   - before the first successful connection only, a *HandshakeError (ErrHandshakeRejected)
 //     for an upgrade answered with a 4xx status other than 408 and 429 (wrong URL, rejected
-//     credentials), or the dial error when the server's TLS certificate is not trusted.
+//     credentials), or the dial error when the server's TLS certificate is not trusted or
+//     the server refused the client's certificate (IsCertificateError).
 //
 // After a successful connection those dial errors are retried like network errors, DNS
 // failures and 5xx answers. Run may be called once.

@@ -91,6 +91,10 @@ func dialError(url string, resp *http.Response, err error) error {
 	if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 		return &HandshakeError{URL: url, Status: resp.StatusCode, Body: handshakeBody(resp)}
 	}
+	if isClientCertificateRefused(err) {
+		return fmt.Errorf("stream-sea dial %s: the server refused the client's TLS certificate "+
+			"(check the TLS cert and key files, and that the server trusts their CA): %w", url, err)
+	}
 	if IsCertificateError(err) {
 		return fmt.Errorf("stream-sea dial %s: the server's TLS certificate is not trusted "+
 			"(check the TLS CA file and the host name of the connection url): %w", url, err)
@@ -148,8 +152,9 @@ func (e *SubscribeError) Is(target error) bool { return target == ErrSubscribeFa
 
 // isFatal reports whether err ends the subscriber instead of causing a reconnect. Refusals of
 // the credentials or of a subscription always do. A rejected upgrade (a 4xx other than 408 and
-// 429) or an untrusted server certificate does only while the subscriber has never connected:
-// then it is a configuration error, afterwards more likely a restarting server or proxy.
+// 429) or a TLS certificate failure (an untrusted server certificate, or a client certificate
+// the server refused) does only while the subscriber has never connected: then it is a
+// configuration error, afterwards more likely a restarting server or proxy.
 func isFatal(err error, everConnected bool) bool {
 	if errors.Is(err, ErrAuthFailed) || errors.Is(err, ErrSubscribeFailed) {
 		return true
