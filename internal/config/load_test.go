@@ -184,6 +184,9 @@ mechansim = "plain"
 			`colour: unknown key`,
 			`kafka["default"].sasl.mechansim: unknown key`,
 		}},
+		{"zero linger", base + "[pipelines.batch]\nlinger = \"0s\"\n", []string{
+			`pipelines["up"].batch.linger: must be a positive duration, not 0s`,
+		}},
 		{"unknown key inside a pipeline", strings.Replace(base, `topic = "t"`, `topik = "t"`, 1), []string{
 			`pipelines["up"].sink.topik: unknown key`,
 			`pipelines["up"].sink.topic: required unless mapping.topic is set`,

@@ -50,9 +50,7 @@ func (v *validator) pipeline(path string, p *Pipeline) {
 	v.mapping(path+".mapping", p.Mapping, p.Sink.Type)
 	v.atLeast(path+".batch.size", p.Batch.Size, 1)
 	v.atLeast(path+".batch.bytes", p.Batch.Bytes, 1)
-	if p.Batch.Linger < 0 {
-		v.add(path+".batch.linger", "must not be negative")
-	}
+	v.positive(path+".batch.linger", p.Batch.Linger)
 	v.positive(path+".retry.initial", p.Retry.Initial)
 	if p.Retry.Max < p.Retry.Initial {
 		v.add(path+".retry.max", "must not be less than retry.initial (%s)", p.Retry.Initial)
