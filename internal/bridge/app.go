@@ -52,7 +52,7 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 				if r.Ready() {
 					return true, ""
 				}
-				return false, "source or sink not connected (see the logs and seabridge_pipeline_up)"
+				return false, "source or sink not connected, or the stream-sea websocket is down (see the logs, seabridge_pipeline_up and seabridge_streamsea_ws_connected)"
 			}}
 		}
 		if a.http, err = observe.NewServer(observe.ServerOptions{Listen: cfg.HTTP.Listen, Gatherer: reg, Checks: checks}, logger); err != nil {

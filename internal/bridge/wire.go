@@ -302,7 +302,7 @@ func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollect
 			return nil, err
 		}
 		out = append(out, observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: 15 * time.Second, Groups: groups[name]},
-			w.log.With("component", "lag", "kafka", name), nil))
+			w.log.With("kafka", name), nil))
 	}
 	if len(out) > 0 && reg != nil {
 		reg.MustRegister(lagCollectorSet(out))
