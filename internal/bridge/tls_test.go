@@ -276,3 +276,43 @@ func TestKafkaOverTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestKafkaMutualTLS runs the chain of TestKafkaOverTLS over a kfake broker that requires a
+// client certificate from the test CA: with cert_file and key_file it delivers; without, each
+// pipeline fails at once.
+func TestKafkaMutualTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "kafka test CA")
+	dir := t.TempDir()
+	caFile := ca.WriteCA(t, dir, "ca.pem")
+	certFile, keyFile := tlstest.WriteKeyPair(t, dir, "client", ca.ClientCert(t, clientCN))
+	const topic = "tls-chain"
+	toKafka := s2kPipe("tls-to-kafka", "tls-in", topic)
+	toStreamSea := k2sPipe("tls-to-streamsea", topic, "tls-group", "tls-out")
+	newWorldMTLS := func(t *testing.T) *world {
+		return newWorld(t, kafkatest.Brokers(t, kfake.TLS(ca.ServerConfig(t, tls.RequireAndVerifyClientCert)), kfake.SeedTopics(2, topic)))
+	}
+
+	t.Run("client certificate", func(t *testing.T) {
+		w := newWorldMTLS(t)
+		toml := withTable(w.config(settings{}, toKafka, toStreamSea), "kafka.default.tls", "enabled = true",
+			fmt.Sprintf("ca_file = %q", caFile), fmt.Sprintf("cert_file = %q", certFile), fmt.Sprintf("key_file = %q", keyFile))
+		sub := w.collect(toStreamSea.stream)
+		app := w.start("a", toml)
+		app.awaitReady(t, flowTimeout)
+		want := makeRecords("mtls-chain", 0, 300, 7)
+		mustPublish(t, w.rest, toKafka.stream, want)
+		sub.awaitIDs(t, want, flowTimeout)
+		if err := app.stop(t); err != nil {
+			t.Errorf("Run after cancel = %v, want nil", err)
+		}
+		checkExactly(t, want, sub.snapshot())
+	})
+
+	for _, p := range []pipe{toKafka, toStreamSea} {
+		t.Run("no certificate "+p.name, func(t *testing.T) {
+			w := newWorldMTLS(t)
+			app := w.start("a", withTable(w.config(settings{}, p), "kafka.default.tls", "enabled = true", fmt.Sprintf("ca_file = %q", caFile)))
+			checkFatal(t, app, p.name, "certificate required")
+		})
+	}
+}

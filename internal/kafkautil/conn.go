@@ -187,7 +187,9 @@ func CheckTopics(ctx context.Context, client *kafka.Client, topics ...string) er
 	return nil
 }
 
-// IsAuthError reports whether err is a SASL, authorization or TLS certificate failure.
+// IsAuthError reports whether err is a SASL, authorization or TLS certificate failure: the
+// client does not trust the broker's certificate, or the broker refused the client's
+// certificate or its absence.
 func IsAuthError(err error) bool {
 	var certErr *tls.CertificateVerificationError
 	switch {
@@ -197,7 +199,37 @@ func IsAuthError(err error) bool {
 		errors.Is(err, kafka.TopicAuthorizationFailed),
 		errors.Is(err, kafka.GroupAuthorizationFailed),
 		errors.Is(err, kafka.ClusterAuthorizationFailed),
-		errors.As(err, &certErr):
+		errors.As(err, &certErr),
+		isClientCertificateRefused(err):
+		return true
+	}
+	return false
+}
+
+// TLS alerts (RFC 8446 section 6.2) by which a server refuses the client's certificate.
+const (
+	alertBadCertificate         tls.AlertError = 42
+	alertUnsupportedCertificate tls.AlertError = 43
+	alertCertificateRevoked     tls.AlertError = 44
+	alertCertificateExpired     tls.AlertError = 45
+	alertCertificateUnknown     tls.AlertError = 46
+	alertUnknownCA              tls.AlertError = 48
+	alertCertificateRequired    tls.AlertError = 116
+)
+
+// isClientCertificateRefused reports whether err is a TLS alert from the broker refusing the
+// client's certificate: none was sent where one is required, or the broker does not trust
+// it. crypto/tls reports a received alert as a *net.OpError with Op "remote error" whose Err
+// reads like the tls.AlertError of the same code.
+func isClientCertificateRefused(err error) bool {
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) || opErr.Op != "remote error" || opErr.Err == nil {
+		return false
+	}
+	switch opErr.Err.Error() {
+	case alertBadCertificate.Error(), alertUnsupportedCertificate.Error(), alertCertificateRevoked.Error(),
+		alertCertificateExpired.Error(), alertCertificateUnknown.Error(), alertUnknownCA.Error(),
+		alertCertificateRequired.Error():
 		return true
 	}
 	return false

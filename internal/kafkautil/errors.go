@@ -3,8 +3,9 @@ package kafkautil
 import "errors"
 
 var (
-	// ErrAuth marks a failure to authenticate to the brokers (SASL rejected, TLS handshake
-	// refused): retrying with the same settings cannot succeed.
+	// ErrAuth marks a failure to authenticate to the brokers (SASL rejected, broker
+	// certificate not trusted, client certificate refused): retrying with the same settings
+	// cannot succeed.
 	ErrAuth = errors.New("kafka authentication failed")
 	// ErrConfig marks invalid connection settings (no brokers, unknown SASL mechanism).
 	ErrConfig = errors.New("invalid kafka connection settings")
