@@ -126,9 +126,9 @@ func newTLSWorld(t *testing.T) *world {
 	return newWorld(t, kafkatest.Brokers(t, kfake.SeedTopics(1, toKafka.topic, toStreamSea.topic)))
 }
 
-// checkFatal waits for Run to fail by itself and checks that its error names the pipeline
+// checkCertificateFatal waits for Run to fail by itself and checks that its error names the pipeline
 // and the certificate problem.
-func checkFatal(t *testing.T, app *runningApp, pipeline string, problem ...string) {
+func checkCertificateFatal(t *testing.T, app *runningApp, pipeline string, problem ...string) {
 	t.Helper()
 	err := app.wait(t, fatalWithin, "with a TLS setting that can never work")
 	if err == nil {
@@ -176,7 +176,7 @@ func TestStreamSeaOverTLS(t *testing.T) {
 				p = toKafka
 			}
 			app := w.start("a", w.config(settings{streamseaURL: front.URL}, p))
-			checkFatal(t, app, p.name, tt.problem...)
+			checkCertificateFatal(t, app, p.name, tt.problem...)
 		})
 	}
 }
@@ -228,91 +228,104 @@ func TestStreamSeaMutualTLS(t *testing.T) {
 			}
 			lines := append([]string{fmt.Sprintf("ca_file = %q", caFile)}, tt.lines...)
 			app := w.start("a", withTable(w.config(settings{streamseaURL: front.URL}, p), "streamsea.default.tls", lines...))
-			checkFatal(t, app, p.name, tt.problem...)
+			checkCertificateFatal(t, app, p.name, tt.problem...)
 		})
 	}
 }
 
-// TestKafkaOverTLS runs a chain over a kfake broker that only speaks TLS, with a server
-// certificate from a private CA named in ca_file: stream "tls-in" to topic "tls-chain" to
-// stream "tls-out", so that records reach the end only if both directions work. Without
-// ca_file the certificate cannot be trusted, and each pipeline must fail at once, saying so.
+// tlsChain is a stream-sea -> Kafka -> stream-sea chain: stream "tls-in" to topic "tls-chain"
+// to stream "tls-out", so that records reach the end only if both directions work.
+func tlsChain() (toKafka, toStreamSea pipe) {
+	const topic = "tls-chain"
+	return s2kPipe("tls-to-kafka", "tls-in", topic), k2sPipe("tls-to-streamsea", topic, "tls-group", "tls-out")
+}
+
+// newKafkaTLSWorld is a plain emulator and a kfake broker that only speaks TLS with cfg, with
+// the topic of tlsChain.
+func newKafkaTLSWorld(t *testing.T, cfg *tls.Config) *world {
+	t.Helper()
+	toKafka, _ := tlsChain()
+	return newWorld(t, kafkatest.Brokers(t, kfake.TLS(cfg), kfake.SeedTopics(2, toKafka.topic)))
+}
+
+// checkChain runs tlsChain with the [kafka.default.tls] lines and expects every record
+// published to its first stream to reach its last one, once, through both pipelines.
+func checkChain(t *testing.T, w *world, tlsLines ...string) {
+	t.Helper()
+	toKafka, toStreamSea := tlsChain()
+	sub := w.collect(toStreamSea.stream)
+	app := w.start("a", withTable(w.config(settings{}, toKafka, toStreamSea), "kafka.default.tls", tlsLines...))
+	app.awaitReady(t, flowTimeout)
+	want := makeRecords("tls-chain", 0, 300, 7)
+	mustPublish(t, w.rest, toKafka.stream, want)
+	sub.awaitIDs(t, want, flowTimeout)
+	if err := app.stop(t); err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+	checkExactly(t, want, sub.snapshot())
+	for _, p := range []pipe{toKafka, toStreamSea} {
+		if s := app.pipelineStats(t, p.name); s.In != uint64(len(want)) || s.Out != uint64(len(want)) {
+			t.Errorf("%s: in %d out %d, want %d each", p.name, s.In, s.Out, len(want))
+		}
+	}
+}
+
+// TestKafkaOverTLS runs tlsChain over a TLS-only kfake broker whose certificate a private CA
+// named in ca_file signed. Without ca_file the certificate cannot be trusted, and each
+// pipeline must fail at once, saying so.
 func TestKafkaOverTLS(t *testing.T) {
 	ca := tlstest.NewCA(t, "kafka test CA")
 	caFile := ca.WriteCA(t, t.TempDir(), "ca.pem")
-	const topic = "tls-chain"
-	toKafka := s2kPipe("tls-to-kafka", "tls-in", topic)
-	toStreamSea := k2sPipe("tls-to-streamsea", topic, "tls-group", "tls-out")
-	newWorldTLS := func(t *testing.T) *world {
-		return newWorld(t, kafkatest.Brokers(t, kfake.TLS(ca.ServerConfig(t, tls.NoClientCert)), kfake.SeedTopics(2, topic)))
-	}
 
 	t.Run("trusted", func(t *testing.T) {
-		w := newWorldTLS(t)
-		toml := withTable(w.config(settings{}, toKafka, toStreamSea), "kafka.default.tls",
-			"enabled = true", fmt.Sprintf("ca_file = %q", caFile))
-		sub := w.collect(toStreamSea.stream)
-		app := w.start("a", toml)
-		app.awaitReady(t, flowTimeout)
-		want := makeRecords("tls-chain", 0, 300, 7)
-		mustPublish(t, w.rest, toKafka.stream, want)
-		sub.awaitIDs(t, want, flowTimeout)
-		if err := app.stop(t); err != nil {
-			t.Errorf("Run after cancel = %v, want nil", err)
-		}
-		checkExactly(t, want, sub.snapshot())
-		for _, p := range []pipe{toKafka, toStreamSea} {
-			if s := app.pipelineStats(t, p.name); s.In != uint64(len(want)) || s.Out != uint64(len(want)) {
-				t.Errorf("%s: in %d out %d, want %d each", p.name, s.In, s.Out, len(want))
-			}
-		}
+		w := newKafkaTLSWorld(t, ca.ServerConfig(t, tls.NoClientCert))
+		checkChain(t, w, "enabled = true", fmt.Sprintf("ca_file = %q", caFile))
 	})
 
+	toKafka, toStreamSea := tlsChain()
 	for _, p := range []pipe{toKafka, toStreamSea} {
 		t.Run("untrusted "+p.name, func(t *testing.T) {
-			w := newWorldTLS(t)
+			w := newKafkaTLSWorld(t, ca.ServerConfig(t, tls.NoClientCert))
 			app := w.start("a", withTable(w.config(settings{}, p), "kafka.default.tls", "enabled = true"))
-			checkFatal(t, app, p.name, "certificate signed by unknown authority")
+			checkCertificateFatal(t, app, p.name, "certificate signed by unknown authority")
 		})
 	}
 }
 
-// TestKafkaMutualTLS runs the chain of TestKafkaOverTLS over a kfake broker that requires a
-// client certificate from the test CA: with cert_file and key_file it delivers; without, each
-// pipeline fails at once.
+// TestKafkaMutualTLS runs tlsChain over a TLS-only kfake broker that requires a client
+// certificate from the test CA: with cert_file and key_file it delivers; without, or with a
+// certificate from another CA, each pipeline fails at once.
 func TestKafkaMutualTLS(t *testing.T) {
 	ca := tlstest.NewCA(t, "kafka test CA")
+	stranger := tlstest.NewCA(t, "unknown CA")
 	dir := t.TempDir()
-	caFile := ca.WriteCA(t, dir, "ca.pem")
-	certFile, keyFile := tlstest.WriteKeyPair(t, dir, "client", ca.ClientCert(t, clientCN))
-	const topic = "tls-chain"
-	toKafka := s2kPipe("tls-to-kafka", "tls-in", topic)
-	toStreamSea := k2sPipe("tls-to-streamsea", topic, "tls-group", "tls-out")
-	newWorldMTLS := func(t *testing.T) *world {
-		return newWorld(t, kafkatest.Brokers(t, kfake.TLS(ca.ServerConfig(t, tls.RequireAndVerifyClientCert)), kfake.SeedTopics(2, topic)))
+	caLine := fmt.Sprintf("ca_file = %q", ca.WriteCA(t, dir, "ca.pem"))
+	keyPairLines := func(certFile, keyFile string) []string {
+		return []string{fmt.Sprintf("cert_file = %q", certFile), fmt.Sprintf("key_file = %q", keyFile)}
 	}
+	own := keyPairLines(tlstest.WriteKeyPair(t, dir, "client", ca.ClientCert(t, clientCN)))
+	strangers := keyPairLines(tlstest.WriteKeyPair(t, dir, "stranger", stranger.ClientCert(t, clientCN)))
 
 	t.Run("client certificate", func(t *testing.T) {
-		w := newWorldMTLS(t)
-		toml := withTable(w.config(settings{}, toKafka, toStreamSea), "kafka.default.tls", "enabled = true",
-			fmt.Sprintf("ca_file = %q", caFile), fmt.Sprintf("cert_file = %q", certFile), fmt.Sprintf("key_file = %q", keyFile))
-		sub := w.collect(toStreamSea.stream)
-		app := w.start("a", toml)
-		app.awaitReady(t, flowTimeout)
-		want := makeRecords("mtls-chain", 0, 300, 7)
-		mustPublish(t, w.rest, toKafka.stream, want)
-		sub.awaitIDs(t, want, flowTimeout)
-		if err := app.stop(t); err != nil {
-			t.Errorf("Run after cancel = %v, want nil", err)
-		}
-		checkExactly(t, want, sub.snapshot())
+		w := newKafkaTLSWorld(t, ca.ServerConfig(t, tls.RequireAndVerifyClientCert))
+		checkChain(t, w, append([]string{"enabled = true", caLine}, own...)...)
 	})
 
-	for _, p := range []pipe{toKafka, toStreamSea} {
-		t.Run("no certificate "+p.name, func(t *testing.T) {
-			w := newWorldMTLS(t)
-			app := w.start("a", withTable(w.config(settings{}, p), "kafka.default.tls", "enabled = true", fmt.Sprintf("ca_file = %q", caFile)))
-			checkFatal(t, app, p.name, "certificate required")
-		})
+	toKafka, toStreamSea := tlsChain()
+	for _, tt := range []struct {
+		name  string
+		lines []string
+	}{
+		{"no certificate", nil},
+		{"untrusted certificate", strangers},
+	} {
+		for _, p := range []pipe{toKafka, toStreamSea} {
+			t.Run(tt.name+" "+p.name, func(t *testing.T) {
+				w := newKafkaTLSWorld(t, ca.ServerConfig(t, tls.RequireAndVerifyClientCert))
+				lines := append([]string{"enabled = true", caLine}, tt.lines...)
+				app := w.start("a", withTable(w.config(settings{}, p), "kafka.default.tls", lines...))
+				checkCertificateFatal(t, app, p.name, "kafka authentication failed", "certificate required")
+			})
+		}
 	}
 }
