@@ -105,10 +105,15 @@ log.retention.hours=1
 PROPS
 }
 
-# format gives the data dir a fresh random cluster id (16 random bytes, base64url).
+# format gives the data dir a fresh random cluster id (16 random bytes, base64url). Like
+# Kafka's own Uuid.randomUuid, it never starts with "-": StorageTool's argument parser would
+# take such an id for an option (one random id in 64).
 format() {
 	local cluster_id
-	cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+	cluster_id="-"
+	while [[ "$cluster_id" == -* ]]; do
+		cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+	done
 	rm -rf "$data" "$logdir"
 	mkdir -p "$data" "$logdir"
 	if ! java -Xmx256m -cp "$lib/*" -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" \
