@@ -14,6 +14,8 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/seabridge/seabridge/internal/tlserr"
 )
 
 // SASL mechanisms accepted in SASL.Mechanism.
@@ -191,7 +193,6 @@ func CheckTopics(ctx context.Context, client *kafka.Client, topics ...string) er
 // client does not trust the broker's certificate, or the broker refused the client's
 // certificate or its absence.
 func IsAuthError(err error) bool {
-	var certErr *tls.CertificateVerificationError
 	switch {
 	case errors.Is(err, kafka.SASLAuthenticationFailed),
 		errors.Is(err, kafka.UnsupportedSASLMechanism),
@@ -199,37 +200,7 @@ func IsAuthError(err error) bool {
 		errors.Is(err, kafka.TopicAuthorizationFailed),
 		errors.Is(err, kafka.GroupAuthorizationFailed),
 		errors.Is(err, kafka.ClusterAuthorizationFailed),
-		errors.As(err, &certErr),
-		isClientCertificateRefused(err):
-		return true
-	}
-	return false
-}
-
-// TLS alerts (RFC 8446 section 6.2) by which a server refuses the client's certificate.
-const (
-	alertBadCertificate         tls.AlertError = 42
-	alertUnsupportedCertificate tls.AlertError = 43
-	alertCertificateRevoked     tls.AlertError = 44
-	alertCertificateExpired     tls.AlertError = 45
-	alertCertificateUnknown     tls.AlertError = 46
-	alertUnknownCA              tls.AlertError = 48
-	alertCertificateRequired    tls.AlertError = 116
-)
-
-// isClientCertificateRefused reports whether err is a TLS alert from the broker refusing the
-// client's certificate: none was sent where one is required, or the broker does not trust
-// it. crypto/tls reports a received alert as a *net.OpError with Op "remote error" whose Err
-// reads like the tls.AlertError of the same code.
-func isClientCertificateRefused(err error) bool {
-	var opErr *net.OpError
-	if !errors.As(err, &opErr) || opErr.Op != "remote error" || opErr.Err == nil {
-		return false
-	}
-	switch opErr.Err.Error() {
-	case alertBadCertificate.Error(), alertUnsupportedCertificate.Error(), alertCertificateRevoked.Error(),
-		alertCertificateExpired.Error(), alertCertificateUnknown.Error(), alertUnknownCA.Error(),
-		alertCertificateRequired.Error():
+		tlserr.IsCertificateError(err):
 		return true
 	}
 	return false

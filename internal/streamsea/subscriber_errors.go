@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/seabridge/seabridge/internal/tlserr"
 )
 
 var (
@@ -91,7 +93,7 @@ func dialError(url string, resp *http.Response, err error) error {
 	if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 		return &HandshakeError{URL: url, Status: resp.StatusCode, Body: handshakeBody(resp)}
 	}
-	if isClientCertificateRefused(err) {
+	if tlserr.IsClientCertificateRefused(err) {
 		return fmt.Errorf("stream-sea dial %s: the server refused the client's TLS certificate "+
 			"(check the TLS cert and key files, and that the server trusts their CA): %w", url, err)
 	}
