@@ -6,15 +6,12 @@ package bridge
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	rungroup "github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/seabridge/seabridge/internal/backoff"
 	"github.com/seabridge/seabridge/internal/config"
 	"github.com/seabridge/seabridge/internal/observe"
 	"github.com/seabridge/seabridge/internal/pipeline"
@@ -68,7 +65,7 @@ func (a *App) Run(ctx context.Context) error {
 	var g rungroup.Group
 	for _, p := range a.pipelines {
 		pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		g.Add(func() error { return a.runPipeline(pctx, p) }, func(error) { cancel() })
+		g.Add(func() error { return p.runner.Run(pctx) }, func(error) { cancel() })
 	}
 	for _, l := range a.lag {
 		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -93,40 +90,6 @@ func (a *App) Run(ctx context.Context) error {
 	err := g.Run()
 	a.log.Info("bridge stopped", "after", time.Since(start).Round(time.Millisecond), "error", err)
 	return err
-}
-
-// runPipeline connects the dead-letter writer (retrying what retrying can fix), then runs the
-// pipeline's runner. A pipeline that stops on its own with no error was cancelled.
-func (a *App) runPipeline(ctx context.Context, p *builtPipeline) error {
-	if p.deadLetter != nil {
-		if err := connectWithRetry(ctx, p.retry, p.deadLetter.Connect, a.log.With("pipeline", p.name, "component", "dead-letter")); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("pipeline %q: dead-letter topic: %w", p.name, err)
-		}
-		defer func() { _ = p.deadLetter.Close(context.WithoutCancel(ctx)) }()
-	}
-	return p.runner.Run(ctx) // its errors already name the pipeline
-}
-
-// connectWithRetry calls connect until it succeeds, fails with pipeline.ErrFatal, or ctx ends.
-func connectWithRetry(ctx context.Context, policy backoff.Policy, connect func(context.Context) error, logger *slog.Logger) error {
-	bo := backoff.New(policy)
-	for {
-		err := connect(ctx)
-		if err == nil {
-			return nil
-		}
-		if errors.Is(err, pipeline.ErrFatal) {
-			return err
-		}
-		d := bo.Next()
-		logger.Warn("connect failed; retrying", "error", err, "attempt", bo.Attempt(), "retry_in", d.Round(time.Millisecond))
-		if err := backoff.Sleep(ctx, d); err != nil {
-			return err
-		}
-	}
 }
 
 // PipelineStats is a snapshot of one pipeline's counters.

@@ -41,10 +41,8 @@ func newMetricSets(reg prometheus.Registerer) *metricSets {
 
 // builtPipeline is one configured pipeline, wired and not yet started.
 type builtPipeline struct {
-	name       string
-	runner     *pipeline.Runner
-	deadLetter *sink.DeadLetter // nil without a dead-letter topic
-	retry      backoff.Policy
+	name   string
+	runner *pipeline.Runner
 }
 
 // wiring turns a validated config into components: the one place that knows both the config
@@ -124,20 +122,20 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 	if !m.Identity() {
 		opts.Mapper = m
 	}
-	bp := &builtPipeline{name: p.Name, retry: retry}
+	bp := &builtPipeline{name: p.Name}
 	switch p.DeadLetter.Policy {
 	case config.PolicyDLQ:
 		conn, err := w.kafkaConn(p.DeadLetter.Connection)
 		if err != nil {
 			return nil, fmt.Errorf("dead_letter: %w", err)
 		}
-		bp.deadLetter, err = sink.NewDeadLetter(sink.DeadLetterOptions{
+		dl, err := sink.NewDeadLetter(sink.DeadLetterOptions{
 			Pipeline: p.Name, Conn: conn, Topic: p.DeadLetter.Topic, InstanceID: w.cfg.Bridge.InstanceID,
 		}, logger, w.metrics.kafkaSink)
 		if err != nil {
 			return nil, fmt.Errorf("dead_letter: %w", err)
 		}
-		opts.DeadLetter = bp.deadLetter
+		opts.DeadLetter = dl
 	case config.PolicyDrop:
 		opts.OnPoison = pipeline.OnPoisonDrop
 	default:

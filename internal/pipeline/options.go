@@ -38,6 +38,15 @@ type DeadLetter interface {
 	DeadLetter(ctx context.Context, msgs []*Message, reasons []error) error
 }
 
+// DeadLetterConnector is implemented by dead-letter destinations with a connection of their
+// own. The runner connects one before the sink, with the same retry and fatal-error rules as
+// the sink and source, and closes it after the sink. Close must be idempotent.
+type DeadLetterConnector interface {
+	DeadLetter
+	Connect(ctx context.Context) error
+	Close(ctx context.Context) error
+}
+
 // IntakeStopper is implemented by sources that cannot redeliver what they received (stream-sea
 // pushes messages and forgets them). At shutdown the runner calls StopIntake, which must stop
 // receiving without dropping what was already received; the runner then reads on, within the

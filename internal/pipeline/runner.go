@@ -59,7 +59,8 @@ func (r *Runner) Stats() Stats {
 	return s
 }
 
-// Run connects the sink, then the source, and moves messages until ctx is done or a fatal
+// Run connects the dead-letter destination (when it is a DeadLetterConnector), the sink,
+// then the source, and moves messages until ctx is done or a fatal
 // error occurs. On ctx cancellation it stops reading, writes everything already read within
 // the shutdown budget, nacks what is left, closes the source and then the sink, and returns
 // nil if nothing had to be nacked. Otherwise it returns the fatal error (wrapping ErrFatal,
@@ -78,6 +79,11 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) run(ctx context.Context) error {
+	if dl, ok := r.opts.DeadLetter.(DeadLetterConnector); ok {
+		if err := r.connect(ctx, stageDeadLetter, dl.Connect); err != nil {
+			return ignoreCancel(ctx, err)
+		}
+	}
 	if err := r.connect(ctx, sideSink, r.opts.Sink.Connect); err != nil {
 		return ignoreCancel(ctx, err)
 	}
@@ -192,10 +198,20 @@ func (r *Runner) close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("close sink: %w", err))
 	}
 	r.setUp(sideSink, false)
+	if dl, ok := r.opts.DeadLetter.(DeadLetterConnector); ok {
+		if err := dl.Close(closeCtx); err != nil {
+			errs = append(errs, fmt.Errorf("close dead-letter destination: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
+// setUp records whether side's connection is up; readiness needs the source and the sink.
+// The dead-letter destination is connected before either, so it needs no flag of its own.
 func (r *Runner) setUp(side string, up bool) {
+	if side != sideSource && side != sideSink {
+		return
+	}
 	r.connMu.Lock()
 	defer r.connMu.Unlock()
 	if side == sideSource {

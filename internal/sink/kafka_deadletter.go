@@ -29,6 +29,8 @@ type DeadLetterOptions struct {
 	InstanceID string
 }
 
+var _ pipeline.DeadLetterConnector = (*DeadLetter)(nil)
+
 // DeadLetter writes messages that cannot be delivered to a Kafka topic, with acks=all, keeping
 // their key, value and headers and adding headers that say why and where from. Connect, Close
 // and DeadLetter must not be called concurrently.
