@@ -39,12 +39,13 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // newLogger builds the process logger: format "text" or "json", level debug|info|warn|error.
+// Both formats write durations as Go duration strings ("25.083s"), the form config keys take.
 func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageError{fmt.Errorf("log level %q: want debug, info, warn or error", level)}
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
+	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: durationAsString}
 	switch format {
 	case "json":
 		return slog.New(slog.NewJSONHandler(out, opts)), nil
@@ -53,6 +54,16 @@ func newLogger(out io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, usageError{fmt.Errorf("log format %q: want text or json", format)}
 	}
+}
+
+// durationAsString is the handlers' ReplaceAttr: slog's JSON handler writes a time.Duration as
+// integer nanoseconds (25083000000), which no reader of the logs expects. Attributes inside
+// groups are passed here too; LogValuers are resolved before.
+func durationAsString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // defaultConfigPath is --config's default: $BRIDGE_CONFIG, else ./bridge.toml.
