@@ -10,7 +10,8 @@ import (
 )
 
 const emulatorHelp = `Serve an in-memory stream-sea 4.x server: the REST API under /api/v1, the websocket
-endpoint /api/v1/streams, /emulator/stats and /emulator/healthz. Everything lives in memory and is lost at exit.
+endpoint /api/v1/streams, /emulator/stats, /emulator/healthz and /emulator/faults (inject 500s, 429/503 with
+Retry-After, latency or hung requests; see docs/emulator.md). Everything lives in memory and is lost at exit.
 Credentials come from --clients (see docs/emulator.md for the file format) or, without it, from
 --client-id and --client-secret. Stops on SIGINT/SIGTERM.`
 

@@ -2,7 +2,8 @@
 // /api/v1 (publish, define, describe, schema versions vector, clients, JWT keys, jails), the
 // websocket protocol at /api/v1/streams (authenticate, subscribe, deliveries, pings), consumer
 // groups, JWT filters and bounded per-connection queues with a configurable slow-subscriber
-// policy. Nothing is persisted and nothing is replayed: like the real server, delivery is at
+// policy, and fault injection (/emulator/faults: errors, Retry-After, latency, hung requests).
+// Nothing is persisted and nothing is replayed: like the real server, delivery is at
 // most once.
 //
 // Lifecycle: New builds a Server; Start listens and serves in the background (or Handler is

@@ -20,22 +20,26 @@ const (
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	api := map[string]authedHandler{
-		"POST /api/v1/streams/{stream}/publish":  s.handlePublish,
-		"POST /api/v1/streams/{stream}/define":   s.handleDefine,
-		"GET /api/v1/streams/{stream}/schema":    s.handleDescribe,
-		"POST /api/v1/schema-versions-vector":    s.handleVersionsVector,
-		"POST /api/v1/client":                    s.handleCreateClient,
-		"DELETE /api/v1/client/{id}":             s.handleDeleteClient,
-		"PUT /api/v1/client/{id}":                s.handleRotateSecret,
-		"PUT /api/v1/client/{id}/jwt-public-key": s.handleSetJWTKey,
-		"POST /api/v1/jails":                     s.handleCreateJail,
-		"DELETE /api/v1/jails/{id}":              s.handleDeleteJail,
+	api := []struct {
+		route, pattern string
+		h              authedHandler
+	}{
+		{RoutePublish, "POST /api/v1/streams/{stream}/publish", s.handlePublish},
+		{RouteDefine, "POST /api/v1/streams/{stream}/define", s.handleDefine},
+		{RouteDescribe, "GET /api/v1/streams/{stream}/schema", s.handleDescribe},
+		{RouteVersions, "POST /api/v1/schema-versions-vector", s.handleVersionsVector},
+		{RouteClient, "POST /api/v1/client", s.handleCreateClient},
+		{RouteClient, "DELETE /api/v1/client/{id}", s.handleDeleteClient},
+		{RouteClient, "PUT /api/v1/client/{id}", s.handleRotateSecret},
+		{RouteClient, "PUT /api/v1/client/{id}/jwt-public-key", s.handleSetJWTKey},
+		{RouteJails, "POST /api/v1/jails", s.handleCreateJail},
+		{RouteJails, "DELETE /api/v1/jails/{id}", s.handleDeleteJail},
 	}
-	for pattern, h := range api {
-		mux.Handle(pattern, s.tracked(s.authenticated(h)))
+	for _, a := range api {
+		mux.Handle(a.pattern, s.tracked(s.faulted(a.route, s.authenticated(a.h))))
 	}
-	mux.Handle("GET /api/v1/streams", s.tracked(http.HandlerFunc(s.serveWebsocket)))
+	mux.Handle("GET /api/v1/streams", s.tracked(s.faulted(RouteWebsocket, http.HandlerFunc(s.serveWebsocket))))
+	s.faultRoutes(mux)
 	mux.HandleFunc("GET /emulator/stats", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	})

@@ -80,6 +80,9 @@ type Server struct {
 	httpSrv *http.Server         // set by Start; guarded by mu
 	addr    string               // set by Start; guarded by mu
 
+	faults faultTable
+	stop   chan struct{} // closed by Close: aborts requests held by faults
+
 	wg        sync.WaitGroup // every goroutine and in-flight handler of the server
 	closeOnce sync.Once
 }
@@ -96,6 +99,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: opts.Logger, reg: reg,
 		conns:    map[*wsConn]struct{}{},
+		faults:   faultTable{reset: make(chan struct{})},
+		stop:     make(chan struct{}),
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	s.handler = s.routes()
@@ -152,6 +157,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		close(s.stop)
 		srv := s.httpSrv
 		conns := s.connList(func(*wsConn) bool { return true })
 		s.mu.Unlock()

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seabridge/seabridge/internal/testkit/proctest"
+)
+
+// TestEmulatorProcessFaults drives /emulator/faults of a `bridge emulator` process the way
+// docs/emulator.md shows with curl.
+func TestEmulatorProcessFaults(t *testing.T) {
+	e := proctest.StartEmulator(t)
+	hc := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(hc.CloseIdleConnections)
+	send := func(method, path, body string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, e.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(proctest.EmulatorClientID, proctest.EmulatorClientSecret)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	if resp := send("POST", "/emulator/faults", `{"kind":"error","status":429,"retryAfter":3,"route":"publish","count":1}`); resp.StatusCode != 201 {
+		t.Fatalf("add fault: %s", resp.Status)
+	}
+	var list struct {
+		Faults []struct {
+			ID        string `json:"id"`
+			Remaining int    `json:"remaining"`
+		} `json:"faults"`
+	}
+	if err := json.NewDecoder(send("GET", "/emulator/faults", "").Body).Decode(&list); err != nil || len(list.Faults) != 1 || list.Faults[0].Remaining != 1 {
+		t.Fatalf("GET /emulator/faults: %+v %v", list, err)
+	}
+	resp := send("POST", "/api/v1/streams/s/publish", `{"payload":{"a":1}}`)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3" {
+		t.Fatalf("faulted publish: %s Retry-After %q", resp.Status, resp.Header.Get("Retry-After"))
+	}
+	if resp := send("POST", "/api/v1/streams/s/publish", `{"payload":{"a":1}}`); resp.StatusCode != 200 {
+		t.Fatalf("publish after the fault: %s", resp.Status)
+	}
+	if resp := send("DELETE", "/emulator/faults", ""); resp.StatusCode != 200 {
+		t.Fatalf("reset: %s", resp.Status)
+	}
+	e.WaitStderr(regexp.MustCompile(`fault injected`), 5*time.Second)
+}
