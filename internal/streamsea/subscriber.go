@@ -11,10 +11,6 @@ import (
 	"github.com/seabridge/seabridge/internal/backoff"
 )
 
-// healthyAfter is how long a connection must have lived for the reconnect backoff to start
-// again from its initial delay.
-const healthyAfter = 30 * time.Second
-
 // Subscriber keeps one websocket connection to stream-sea subscribed to a set of streams,
 // reconnecting with backoff when it fails, and hands deliveries out through Next.
 //
@@ -54,7 +50,9 @@ func NewSubscriber(opts SubscriberOptions, logger *slog.Logger) (*Subscriber, er
 }
 
 // Run connects, reads deliveries into the buffer and reconnects (with backoff and jitter,
-// re-subscribing with the same group ids) until ctx is done, then returns nil after closing the
+// re-subscribing with the same group ids) until ctx is done. The backoff grows while dialling,
+// authenticating or subscribing fails, and starts again from its initial delay after every
+// connection that was authenticated and subscribed. When ctx is done it returns nil after closing the
 // connection. It returns early with a fatal error, without retrying:
 //   - matching ErrAuthFailed or ErrSubscribeFailed when the server refuses the credentials or
 //     a subscription;
@@ -90,7 +88,9 @@ func (s *Subscriber) loop(ctx context.Context) error {
 		if isFatal(err, everConnected) {
 			return err
 		}
-		if !connectedAt.IsZero() && time.Since(connectedAt) >= healthyAfter {
+		if !connectedAt.IsZero() {
+			// The server accepted the credentials and every subscription: whatever ended
+			// this connection, the next one starts again from the initial delay.
 			bo.Reset()
 		}
 		delay := bo.Next()

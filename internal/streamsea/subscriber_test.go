@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -253,6 +254,50 @@ func TestSubscriberReconnectsAndResubscribes(t *testing.T) {
 	if connects.Load() != 2 || disconnects.Load() != 1 || waits.Load() != 1 {
 		t.Fatalf("hooks: connects=%d disconnects=%d reconnect waits=%d, want 2/1/1",
 			connects.Load(), disconnects.Load(), waits.Load())
+	}
+}
+
+// A connection that authenticates and subscribes, then drops at once, is reconnected after
+// the initial delay every time: the backoff must not grow for a flapping connection.
+func TestSubscriberBackoffRestartsAfterEverySuccessfulConnection(t *testing.T) {
+	srv := newWSTestServer(t, 1).start()
+	attempts := make(chan int, 16)
+	opts := testOptions(srv.url(), Subscription{Stream: "a"})
+	opts.Hooks = Hooks{OnReconnectWait: func(attempt int, _ time.Duration, _ error) { attempts <- attempt }}
+	runSubscriber(t, opts)
+	for i := range 4 {
+		srv.next(t).drop()
+		select {
+		case got := <-attempts:
+			if got != 1 {
+				t.Fatalf("reconnect %d after a successful connection is attempt %d, want 1", i+1, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no reconnect %d", i+1)
+		}
+	}
+}
+
+// Failures before a connection is authenticated and subscribed do grow the backoff.
+func TestSubscriberBackoffGrowsWhileConnectingFails(t *testing.T) {
+	srv := newWSTestServer(t, 1)
+	srv.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	srv.start()
+	attempts := make(chan int, 16)
+	opts := testOptions(srv.url(), Subscription{Stream: "a"})
+	opts.Hooks = Hooks{OnReconnectWait: func(attempt int, _ time.Duration, _ error) { attempts <- attempt }}
+	runSubscriber(t, opts)
+	for want := 1; want <= 3; want++ {
+		select {
+		case got := <-attempts:
+			if got != want {
+				t.Fatalf("failed dial %d reported attempt %d", want, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no retry %d", want)
+		}
 	}
 }
 
