@@ -1,8 +1,11 @@
 package emulator
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -110,4 +113,48 @@ func TestSlowSubscriberBlock(t *testing.T) {
 		t.Fatalf("publish after the subscriber started reading: %d", status)
 	}
 	_ = slow.conn.Close()
+}
+
+func TestUnroutedCountedAndLogged(t *testing.T) {
+	var logs syncBuffer
+	s := startServer(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	hc := httpClient(t)
+	publish(t, hc, s, "s", map[string]any{"n": 1})
+	publish(t, hc, s, "s", []any{map[string]any{"n": 2}, map[string]any{"n": 3}})
+	if st := streamStats(s, DefaultJail, "s"); st.Published != 3 || st.Unrouted != 3 || st.Delivered+st.Dropped != 0 {
+		t.Fatalf("no subscriber: stats %+v, want 3 published and 3 unrouted", st)
+	}
+	// One line for the burst: the next is due only after unroutedLogInterval.
+	if n := strings.Count(logs.String(), "stream-sea keeps no backlog"); n != 1 {
+		t.Fatalf("%d log lines about unrouted messages, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "unrouted_total=1") {
+		t.Fatalf("the log line does not carry the count:\n%s", logs.String())
+	}
+
+	c := login(t, s)
+	c.subscribe("s", "")
+	publish(t, hc, s, "s", map[string]any{"n": 4})
+	c.read()
+	if st := streamStats(s, DefaultJail, "s"); st.Published != 4 || st.Unrouted != 3 || st.Delivered != 1 {
+		t.Fatalf("with a subscriber: stats %+v, want 4 published, 3 unrouted, 1 delivered", st)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test's.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
@@ -71,7 +72,12 @@ func (s *Server) publish(p *publication) error {
 	}
 	w := &blockWaiter{timeout: s.opts.BlockTimeout}
 	defer w.stop()
-	return p.stream.fanOut(p, w)
+	unrouted, err := p.stream.fanOut(p, w)
+	if unrouted && p.stream.shouldLogUnrouted(time.Now()) {
+		s.log.Warn("messages published to a stream without subscribers are not delivered to anyone (stream-sea keeps no backlog)",
+			"jail", p.stream.jailID, "stream", p.stream.name, "unrouted_total", p.stream.unrouted.Load())
+	}
+	return err
 }
 
 func (s *Server) handleDefine(w http.ResponseWriter, r *http.Request, caller clientRecord) {

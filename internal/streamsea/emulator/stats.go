@@ -9,7 +9,8 @@ type Stats struct {
 
 // StreamStats counts messages (batch elements count one each) of one stream. Every message
 // handed to a connection ends up delivered (written to the socket) or dropped (queue full,
-// connection gone or closed before it was written).
+// connection gone or closed before it was written). A message published while the stream
+// has no subscription at all is unrouted: nobody receives it.
 type StreamStats struct {
 	Jail          string `json:"jail"`
 	Stream        string `json:"stream"`
@@ -17,6 +18,7 @@ type StreamStats struct {
 	Published     uint64 `json:"published"`
 	Delivered     uint64 `json:"delivered"`
 	Dropped       uint64 `json:"dropped"`
+	Unrouted      uint64 `json:"unrouted"`
 	Subscriptions int    `json:"subscriptions"`
 }
 
@@ -29,6 +31,7 @@ func (s *Server) Stats() Stats {
 		ss := StreamStats{
 			Jail: st.jailID, Stream: st.name, HasSchema: st.definition() != nil,
 			Published: st.published.Load(), Delivered: st.delivered.Load(), Dropped: st.dropped.Load(),
+			Unrouted:      st.unrouted.Load(),
 			Subscriptions: st.subscriptionCount(),
 		}
 		out.Subscriptions += ss.Subscriptions

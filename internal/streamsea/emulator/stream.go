@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
@@ -22,6 +23,8 @@ type stream struct {
 	routes atomic.Pointer[[]route] // immutable snapshot of groups and members, rebuilt under mu
 
 	published, delivered, dropped atomic.Uint64
+	unrouted                      atomic.Uint64 // published while the stream had no subscription
+	unroutedLogged                atomic.Int64  // unix nanoseconds of the last log line about unrouted
 }
 
 // schemaState is a stored definition and the validator compiled from it.
@@ -132,9 +135,16 @@ func (st *stream) subscriptionCount() int {
 
 // fanOut hands one publication to one member of every group. It never blocks unless the slow
 // subscriber policy is "block", in which case it returns errPublishTimeout once the wait runs
-// out. May run concurrently with other publications, joins and leaves.
-func (st *stream) fanOut(p *publication, w *blockWaiter) error {
-	for _, r := range *st.routes.Load() {
+// out. A publication on a stream without any subscription goes nowhere: it is counted as
+// unrouted and fanOut reports it. May run concurrently with other publications, joins and
+// leaves.
+func (st *stream) fanOut(p *publication, w *blockWaiter) (unrouted bool, err error) {
+	routes := *st.routes.Load()
+	if len(routes) == 0 {
+		st.unrouted.Add(uint64(p.count()))
+		return true, nil
+	}
+	for _, r := range routes {
 		n := uint64(len(r.members))
 		sub := r.members[(r.g.next.Add(1)-1)%n]
 		frame, count := p.frameFor(sub)
@@ -142,8 +152,22 @@ func (st *stream) fanOut(p *publication, w *blockWaiter) error {
 			continue
 		}
 		if err := sub.conn.enqueue(outFrame{data: frame, st: st, n: count}, w); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// unroutedLogInterval is the least time between two log lines about one stream's unrouted
+// messages.
+const unroutedLogInterval = 10 * time.Second
+
+// shouldLogUnrouted reports whether a line about unrouted messages is due: the first one at
+// once, then at most one per unroutedLogInterval.
+func (st *stream) shouldLogUnrouted(now time.Time) bool {
+	last := st.unroutedLogged.Load()
+	if last != 0 && now.UnixNano()-last < int64(unroutedLogInterval) {
+		return false
+	}
+	return st.unroutedLogged.CompareAndSwap(last, now.UnixNano())
 }
