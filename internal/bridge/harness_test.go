@@ -134,6 +134,8 @@ type pipe struct {
 	deadLetter, dlqTopic string
 	// extraTables are further sub-tables of the pipeline, each with its header line.
 	extraTables []string
+	// retryInitial and retryMax replace the quick default retry backoff (50ms..500ms).
+	retryInitial, retryMax string
 }
 
 func (p pipe) toml() string {
@@ -156,7 +158,11 @@ func (p pipe) toml() string {
 		b.WriteString("\n[pipelines.mapping]\n")
 		writeLines(&b, p.mappingLines)
 	}
-	b.WriteString("\n[pipelines.retry]\ninitial = \"50ms\"\nmax = \"500ms\"\n")
+	initial, maxDelay := p.retryInitial, p.retryMax
+	if initial == "" {
+		initial, maxDelay = "50ms", "500ms"
+	}
+	fmt.Fprintf(&b, "\n[pipelines.retry]\ninitial = %q\nmax = %q\n", initial, maxDelay)
 	policy := p.deadLetter
 	if policy == "" {
 		policy = config.PolicyStop

@@ -16,7 +16,8 @@
 // returning ErrNotConnected makes the reader call Source.Connect again, with backoff.
 //
 // The writer retries a failed Write with the same batch, never skipping or reordering;
-// ErrNotConnected makes it call Sink.Connect first. A *PoisonError acks the messages written
+// ErrNotConnected makes it call Sink.Connect first. Between tries (of writes and connects) it
+// waits its backoff, or exactly the delay an error implementing RetryDelayer asks for. A *PoisonError acks the messages written
 // and routes the named ones, with the mapper's poison, to the DeadLetter (retried until
 // durable), or, without one, drops them (OnPoisonDrop) or stops the runner (OnPoisonStop).
 //

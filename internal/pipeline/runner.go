@@ -166,7 +166,7 @@ func (r *Runner) connect(ctx context.Context, side string, connectFn func(contex
 		r.countError(side)
 		r.countRetry()
 		r.log.Warn("connect failed, retrying", "side", side, "attempt", bo.Attempt()+1, "err", err)
-		if err := bo.Wait(ctx); err != nil {
+		if err := waitRetry(ctx, bo, err); err != nil {
 			return err
 		}
 	}

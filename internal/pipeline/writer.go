@@ -90,7 +90,7 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 			r.countError(stageSink)
 			r.log.Warn("write failed, retrying the same batch", "attempt", bo.Attempt()+1,
 				"messages", len(msgs), "err", err)
-			if err := bo.Wait(ctx); err != nil {
+			if err := waitRetry(ctx, bo, err); err != nil {
 				return err
 			}
 		}

@@ -320,6 +320,9 @@ func drainAndClose(body io.ReadCloser) {
 func readAPIError(op string, resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := &APIError{Op: op, Status: resp.StatusCode}
+	if e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
 	var wire struct {
 		Message string            `json:"message"`
 		Errors  []json.RawMessage `json:"errors"`

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seabridge/seabridge/internal/tlserr"
 )
@@ -28,6 +29,29 @@ type APIError struct {
 	Status  int      // the HTTP status code
 	Message string   // the "message" of the JSON error body, or the (truncated) raw body
 	Errors  []string // the "errors" list of the JSON error body, if any
+	// RetryAfter is the delay the server asked for in a Retry-After header (delay seconds
+	// or an HTTP date) of a 429 or 503 answer; zero when it sent none or an unusable one.
+	RetryAfter time.Duration
+}
+
+// RetryDelay returns RetryAfter: the pipeline runner waits exactly that long before retrying
+// instead of its own backoff.
+func (e *APIError) RetryDelay() time.Duration { return e.RetryAfter }
+
+// parseRetryAfter reads a Retry-After header value: whole delay seconds or an HTTP date
+// (a date in the past is no delay). It returns 0 for an empty or unusable value.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
 }
 
 func (e *APIError) Error() string {
@@ -47,6 +71,11 @@ func (e *APIError) Error() string {
 	if len(e.Errors) > 0 {
 		b.WriteString(" (")
 		b.WriteString(strings.Join(e.Errors, "; "))
+		b.WriteByte(')')
+	}
+	if e.RetryAfter > 0 {
+		b.WriteString(" (retry after ")
+		b.WriteString(e.RetryAfter.String())
 		b.WriteByte(')')
 	}
 	return b.String()
