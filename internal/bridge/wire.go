@@ -115,7 +115,7 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := mapping.New(mappingOptions(p.Mapping))
+	m, err := mapping.New(p.Mapping.Options())
 	if err != nil {
 		return nil, fmt.Errorf("mapping: %w", err)
 	}
@@ -145,14 +145,6 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 		return nil, err
 	}
 	return bp, nil
-}
-
-func mappingOptions(m config.Mapping) mapping.Options {
-	return mapping.Options{
-		Key: m.Key, Topic: m.Topic, Stream: m.Stream, Include: m.Include, Rename: m.Rename,
-		Static: m.Static, HeadersToFields: m.HeadersToFields, FieldsToHeaders: m.FieldsToHeaders,
-		JQ: m.JQ, Envelope: m.Envelope,
-	}
 }
 
 func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeline.Source, error) {

@@ -22,14 +22,14 @@ func parsePointer(s string) (pointer, error) {
 		return pointer{}, nil
 	}
 	if s[0] != '/' {
-		return pointer{}, fmt.Errorf("JSON pointer %q must start with \"/\"", s)
+		return pointer{}, errors.New("a JSON pointer starts with '/'")
 	}
 	parts := strings.Split(s[1:], "/")
 	for i, p := range parts {
 		if strings.Contains(p, "~") {
 			rest := strings.ReplaceAll(strings.ReplaceAll(p, "~0", ""), "~1", "")
 			if strings.Contains(rest, "~") {
-				return pointer{}, fmt.Errorf("JSON pointer %q: \"~\" must be followed by 0 or 1", s)
+				return pointer{}, errors.New("'~' must be followed by '0' or '1'")
 			}
 			p = strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
 		}

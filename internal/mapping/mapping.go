@@ -12,8 +12,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"time"
 
@@ -27,9 +27,9 @@ type Options struct {
 	Key             string            // JSON pointer to the value used as the Kafka key
 	Topic           string            // Kafka topic template, e.g. "boiler.{/site}"
 	Stream          string            // stream-sea stream template
-	Include         []string          // top-level fields to keep (projection); empty keeps all
-	Rename          map[string]string // top-level field renames, old -> new
-	Static          map[string]any    // fields set on every message
+	Include         []string          // fields to keep (projection): top-level names or JSON pointers; empty keeps all
+	Rename          map[string]string // top-level field renames, old -> new, applied all at once
+	Static          map[string]any    // fields set on every message; TOML values are converted (see jsonValue)
 	HeadersToFields map[string]string // header name -> top-level field
 	FieldsToHeaders map[string]string // JSON pointer -> header name
 	JQ              string            // gojq expression; each output becomes a message
@@ -40,9 +40,9 @@ type Options struct {
 type Mapper struct {
 	key             *pointer
 	topic, stream   *template
-	include         map[string]bool
-	rename          map[string]string
-	static          map[string]any
+	include         *projection // nil keeps every field
+	renames         []rename
+	static          map[string]any // JSON values only
 	headersToFields map[string]string
 	fieldsToHeaders []fieldHeader
 	jq              *gojq.Code
@@ -57,60 +57,104 @@ type fieldHeader struct {
 
 var _ pipeline.Mapper = (*Mapper)(nil)
 
-var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
-
-// New compiles o, reporting every invalid setting at once.
+// New compiles o, reporting every invalid setting at once as Errors of *OptionError.
 func New(o Options) (*Mapper, error) {
-	m := &Mapper{rename: o.Rename, static: o.Static, headersToFields: o.HeadersToFields, envelope: o.Envelope}
+	m := &Mapper{envelope: o.Envelope}
 	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, &OptionError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	if o.Key != "" {
 		p, err := parsePointer(o.Key)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("key: %w", err))
+			add("key", "%q: %v", o.Key, err)
 		}
 		m.key = &p
 	}
 	var err error
 	if o.Topic != "" {
-		if m.topic, err = parseTemplate(o.Topic); err != nil {
-			errs = append(errs, fmt.Errorf("topic: %w", err))
-		} else if s, ok := m.topic.static(); ok && !topicName.MatchString(s) {
-			errs = append(errs, fmt.Errorf("topic: %q is not a valid Kafka topic name", s))
+		if m.topic, err = parseTemplate(o.Topic); err == nil {
+			err = m.topic.checkTopic()
+		}
+		if err != nil {
+			add("topic", "%q: %v", o.Topic, err)
 		}
 	}
 	if o.Stream != "" {
 		if m.stream, err = parseTemplate(o.Stream); err != nil {
-			errs = append(errs, fmt.Errorf("stream: %w", err))
+			add("stream", "%q: %v", o.Stream, err)
 		}
 	}
 	if len(o.Include) > 0 {
-		m.include = make(map[string]bool, len(o.Include))
-		for _, f := range o.Include {
-			m.include[f] = true
+		var perrs []error
+		m.include, perrs = newProjection(o.Include)
+		errs = append(errs, perrs...)
+	}
+	var rerrs []error
+	m.renames, rerrs = newRenames(o.Rename, o.Static, m.include)
+	errs = append(errs, rerrs...)
+	errs = append(errs, m.compileStatic(o.Static)...)
+	for _, h := range sortedKeys(o.HeadersToFields) {
+		switch {
+		case h == "":
+			add("headers_to_fields", "a header name must not be empty")
+		case o.HeadersToFields[h] == "":
+			add(fmt.Sprintf("headers_to_fields[%q]", h), "must not be empty")
 		}
 	}
-	for ptr, h := range o.FieldsToHeaders {
+	m.headersToFields = o.HeadersToFields
+	for _, ptr := range sortedKeys(o.FieldsToHeaders) {
+		at := fmt.Sprintf("fields_to_headers[%q]", ptr)
 		p, err := parsePointer(ptr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("fields_to_headers: %w", err))
-			continue
+		if err != nil || ptr == "" {
+			if err == nil {
+				err = errors.New("a JSON pointer starts with '/'")
+			}
+			add(at, "%q: %v", ptr, err)
+		}
+		h := o.FieldsToHeaders[ptr]
+		if h == "" {
+			add(at, "must not be empty")
 		}
 		m.fieldsToHeaders = append(m.fieldsToHeaders, fieldHeader{ptr: p, header: h})
 	}
 	sort.Slice(m.fieldsToHeaders, func(i, j int) bool { return m.fieldsToHeaders[i].header < m.fieldsToHeaders[j].header })
 	if o.JQ != "" {
 		q, err := gojq.Parse(o.JQ)
+		if err == nil {
+			m.jq, err = gojq.Compile(q)
+		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("jq: %w", err))
-		} else if m.jq, err = gojq.Compile(q); err != nil {
-			errs = append(errs, fmt.Errorf("jq: %w", err))
+			add("jq", "%v", err)
 		}
 	}
-	m.decodes = m.include != nil || len(m.rename) > 0 || len(m.static) > 0 || len(m.headersToFields) > 0 || m.jq != nil
+	m.decodes = m.include != nil || len(m.renames) > 0 || len(m.static) > 0 || len(m.headersToFields) > 0 || m.jq != nil
 	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+		return nil, Errors(errs)
 	}
 	return m, nil
+}
+
+// compileStatic converts the static fields into JSON values once, so that every message
+// shares them and neither encoding/json nor gojq meets a type it does not know.
+func (m *Mapper) compileStatic(static map[string]any) []error {
+	var errs []error
+	for _, k := range sortedKeys(static) {
+		if k == "" {
+			errs = append(errs, &OptionError{Key: "static", Msg: "a field name must not be empty"})
+			continue
+		}
+		v, err := jsonValue(static[k], fmt.Sprintf("static[%q]", k))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if m.static == nil {
+			m.static = make(map[string]any, len(static))
+		}
+		m.static[k] = v
+	}
+	return errs
 }
 
 // Identity reports whether m changes nothing, so callers may skip it.
@@ -119,11 +163,18 @@ func (m *Mapper) Identity() bool {
 }
 
 // Map applies the mapping to in. It returns one message normally, zero when a jq expression
-// produced no output (the message is filtered), several when it produced several.
-func (m *Mapper) Map(_ context.Context, in *pipeline.Message) ([]*pipeline.Message, error) {
+// produced no output (the message is filtered), several when it produced several. Any
+// failure, a panic inside the mapping included, is returned as an error: the message is
+// poison, and the process keeps running.
+func (m *Mapper) Map(_ context.Context, in *pipeline.Message) (outs []*pipeline.Message, err error) {
 	if m.Identity() {
 		return []*pipeline.Message{in}, nil
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, fmt.Errorf("mapping failed: %s", panicText(r))
+		}
+	}()
 	if !m.decodes {
 		out, err := m.finish(in, in.Value)
 		if err != nil {
@@ -135,7 +186,7 @@ func (m *Mapper) Map(_ context.Context, in *pipeline.Message) ([]*pipeline.Messa
 	if err != nil {
 		return nil, err
 	}
-	outs := make([]*pipeline.Message, 0, len(values))
+	outs = make([]*pipeline.Message, 0, len(values))
 	for _, v := range values {
 		out, err := m.finish(in, v)
 		if err != nil {
@@ -158,11 +209,14 @@ func (m *Mapper) transform(in *pipeline.Message) ([][]byte, error) {
 		return nil, fmt.Errorf("payload is not valid JSON: trailing data after the value")
 	}
 	obj, isObj := doc.(map[string]any)
-	if needsObject := m.include != nil || len(m.rename) > 0 || len(m.static) > 0 || len(m.headersToFields) > 0; needsObject && !isObj {
+	if needsObject := m.include != nil || len(m.renames) > 0 || len(m.static) > 0 || len(m.headersToFields) > 0; needsObject && !isObj {
 		return nil, fmt.Errorf("payload is a JSON %s, not an object", jsonKind(doc))
 	}
 	if obj != nil {
-		obj = m.applyFields(in, obj)
+		var err error
+		if obj, err = m.applyFields(in, obj); err != nil {
+			return nil, err
+		}
 		doc = obj
 	}
 	if m.jq == nil {
@@ -177,7 +231,9 @@ func (m *Mapper) transform(in *pipeline.Message) ([][]byte, error) {
 			break
 		}
 		if err, ok := v.(error); ok {
-			return nil, fmt.Errorf("jq: %w", err)
+			// Some gojq errors format their value lazily; render the text here, where a
+			// panic while doing so is still caught, instead of handing on the error.
+			return nil, errors.New("jq: " + errorText(err))
 		}
 		b, err := gojq.Marshal(v)
 		if err != nil {
@@ -188,19 +244,12 @@ func (m *Mapper) transform(in *pipeline.Message) ([][]byte, error) {
 	return outs, nil
 }
 
-func (m *Mapper) applyFields(in *pipeline.Message, obj map[string]any) map[string]any {
+func (m *Mapper) applyFields(in *pipeline.Message, obj map[string]any) (map[string]any, error) {
 	if m.include != nil {
-		for k := range obj {
-			if !m.include[k] {
-				delete(obj, k)
-			}
-		}
+		obj = m.include.apply(obj)
 	}
-	for from, to := range m.rename {
-		if v, ok := obj[from]; ok {
-			delete(obj, from)
-			obj[to] = v
-		}
+	if err := applyRenames(obj, m.renames); err != nil {
+		return nil, err
 	}
 	for k, v := range m.static {
 		obj[k] = v
@@ -210,7 +259,25 @@ func (m *Mapper) applyFields(in *pipeline.Message, obj map[string]any) map[strin
 			obj[field] = string(v)
 		}
 	}
-	return obj
+	return obj, nil
+}
+
+// errorText is err.Error(), or a description of err when its Error method panics.
+func errorText(err error) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("%T (its message cannot be shown)", err)
+		}
+	}()
+	return err.Error()
+}
+
+// panicText describes a recovered panic value without letting it panic again.
+func panicText(r any) string {
+	if err, ok := r.(error); ok {
+		return errorText(err)
+	}
+	return fmt.Sprintf("%v", r)
 }
 
 // finish builds the output message for payload: key, routing, headers and envelope.
@@ -233,7 +300,7 @@ func (m *Mapper) finish(in *pipeline.Message, payload []byte) (*pipeline.Message
 		if err != nil {
 			return nil, err
 		}
-		if !topicName.MatchString(t) {
+		if !isTopicName(t) {
 			return nil, fmt.Errorf("topic template %q gave %q, which is not a valid Kafka topic name", m.topic.text, t)
 		}
 		out.TargetTopic = t

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -115,15 +114,6 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func TestIdentityPassesBytesThrough(t *testing.T) {
 	m, err := New(Options{})
 	if err != nil {
@@ -159,7 +149,7 @@ func TestNewReportsEveryBadSetting(t *testing.T) {
 	if err == nil {
 		t.Fatal("expected errors")
 	}
-	for _, want := range []string{"key:", "topic:", "jq:", "fields_to_headers:"} {
+	for _, want := range []string{"key:", "topic:", "jq:", `fields_to_headers["bad"]:`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

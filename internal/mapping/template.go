@@ -17,6 +17,8 @@ type templatePart struct {
 	ptr     *pointer
 }
 
+// parseTemplate parses a name template. Its errors name the problem, not the template: the
+// caller names the setting.
 func parseTemplate(s string) (*template, error) {
 	t := &template{text: s}
 	var lit strings.Builder
@@ -31,14 +33,15 @@ func parseTemplate(s string) (*template, error) {
 		case s[i] == '{':
 			end := strings.IndexByte(s[i:], '}')
 			if end < 0 {
-				return nil, fmt.Errorf("template %q: unclosed \"{\"", s)
+				return nil, fmt.Errorf("'{' without '}'")
 			}
-			p, err := parsePointer(s[i+1 : i+end])
+			inner := s[i+1 : i+end]
+			if inner == "" {
+				return nil, fmt.Errorf("empty placeholder {}")
+			}
+			p, err := parsePointer(inner)
 			if err != nil {
-				return nil, fmt.Errorf("template %q: %w", s, err)
-			}
-			if len(p.Tokens) == 0 {
-				return nil, fmt.Errorf("template %q: empty placeholder", s)
+				return nil, fmt.Errorf("placeholder {%s}: %w", inner, err)
 			}
 			if lit.Len() > 0 {
 				t.parts = append(t.parts, templatePart{literal: lit.String()})
@@ -47,7 +50,7 @@ func parseTemplate(s string) (*template, error) {
 			t.parts = append(t.parts, templatePart{ptr: &p})
 			i += end
 		case s[i] == '}':
-			return nil, fmt.Errorf("template %q: unmatched \"}\"", s)
+			return nil, fmt.Errorf("'}' without '{'")
 		default:
 			lit.WriteByte(s[i])
 		}
@@ -56,6 +59,36 @@ func parseTemplate(s string) (*template, error) {
 		t.parts = append(t.parts, templatePart{literal: lit.String()})
 	}
 	return t, nil
+}
+
+// checkTopic reports literal text that can never be part of a Kafka topic name, and
+// a template without placeholders that is not a valid topic name.
+func (t *template) checkTopic() error {
+	if s, ok := t.static(); ok {
+		if !isTopicName(s) {
+			return fmt.Errorf("%q is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)", s)
+		}
+		return nil
+	}
+	for _, p := range t.parts {
+		if p.ptr == nil && strings.IndexFunc(p.literal, func(r rune) bool { return !isTopicRune(r) }) >= 0 {
+			return fmt.Errorf("%q holds characters not allowed in a topic name", p.literal)
+		}
+	}
+	return nil
+}
+
+// isTopicName reports whether s is a valid Kafka topic name.
+func isTopicName(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool { return !isTopicRune(r) }) < 0
+}
+
+func isTopicRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		r == '.' || r == '_' || r == '-'
 }
 
 // static reports whether the template has no placeholder, and its text if so.
