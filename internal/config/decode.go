@@ -3,6 +3,9 @@ package config
 import (
 	"fmt"
 	"sort"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // decode builds a Config from the merged file and environment, section by section, so that
@@ -185,6 +188,14 @@ func describe(v any) string {
 		return "an array"
 	case map[string]any:
 		return "a table"
+	case time.Time:
+		return "a datetime"
+	case toml.LocalDateTime:
+		return "a local datetime"
+	case toml.LocalDate:
+		return "a local date"
+	case toml.LocalTime:
+		return "a local time"
 	default:
 		return fmt.Sprintf("%T", v)
 	}

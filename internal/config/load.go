@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,23 +142,24 @@ func pipelineOverrides(environ []string) []override {
 	return out
 }
 
-// decoderConfig is the strict decoding used for every section: unknown keys are errors,
-// strings from the environment convert to numbers, booleans, durations and lists, and fields
-// absent from the input keep the value already in the target (the defaults), while lists and
-// tables present in the input replace the defaults whole. root prefixes every error path.
+// decoderConfig is the strict decoding used for every section: unknown keys are errors, TOML
+// values must have the key's type, strings (as the environment gives every value) convert to
+// numbers, booleans, durations and comma-separated lists, and fields absent from the input
+// keep the value already in the target (the defaults), while lists and tables present in the
+// input replace the defaults whole. root prefixes every error path.
 func decoderConfig(root string) *mapstructure.DecoderConfig {
 	return &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			rejectNumberAsDuration,
 			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToBasicTypeHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
 			mapstructure.TextUnmarshallerHookFunc(),
 		),
-		ErrorUnused:      true,
-		WeaklyTypedInput: true,
-		ZeroFields:       true,
-		RootName:         root,
-		TagName:          "koanf",
+		ErrorUnused: true,
+		ZeroFields:  true,
+		RootName:    root,
+		TagName:     "koanf",
 		// Untagged fields (the stream-sea schema types) use their lower-cased names, so that
 		// errors name them as written: sink.schema.fields[0].name.
 		MapFieldName: strings.ToLower,
@@ -246,6 +248,10 @@ func decodeMessage(err error) string {
 	if errors.As(err, &pe) {
 		return fmt.Sprintf("%q is not a valid %s", fmt.Sprint(pe.Value), pe.Expected.Type())
 	}
+	var ne *strconv.NumError
+	if errors.As(err, &ne) {
+		return fmt.Sprintf("%q is not %s", ne.Num, numErrorKind(ne))
+	}
 	var ue *mapstructure.UnconvertibleTypeError
 	if errors.As(err, &ue) {
 		return fmt.Sprintf("must be %s, not %s", describeType(ue.Expected.Type()), describe(ue.Value))
@@ -254,6 +260,20 @@ func decodeMessage(err error) string {
 		return fmt.Sprintf("not a duration such as \"250ms\" or \"1m30s\" (%v)", err)
 	}
 	return err.Error()
+}
+
+// numErrorKind names what a failed strconv parse expected.
+func numErrorKind(ne *strconv.NumError) string {
+	switch {
+	case errors.Is(ne.Err, strconv.ErrRange):
+		return "in range for this key"
+	case ne.Func == "ParseBool":
+		return "a boolean (true or false)"
+	case strings.HasPrefix(ne.Func, "ParseFloat"):
+		return "a number"
+	default:
+		return "an integer"
+	}
 }
 
 // describeType names a Go type the way a TOML author thinks of it.

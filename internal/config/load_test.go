@@ -199,8 +199,8 @@ listen = 9464
 shutdown_timeout = "soon"
 `, []string{
 			`bridge.shutdown_timeout: not a duration such as "250ms" or "1m30s" (time: invalid duration)`,
-			`streamsea["default"].max_frame_bytes: "big" is not a valid int`,
-			`http.listen: "9464": not host:port`,
+			`http.listen: must be a string, not a number`,
+			`streamsea["default"].max_frame_bytes: "big" is not an integer`,
 		}},
 		{"group_id must be a UUID", strings.Replace(base, `streams = ["s"]`, `streams = ["s"]
 group_id = "abc"`, 1), []string{
