@@ -17,14 +17,16 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/seabridge/seabridge/internal/config"
+
+	"github.com/seabridge/seabridge/internal/testkit/deploycheck"
 )
 
 // loadCompose loads docker-compose.yml with the compose specification's loader, which
 // validates it against the specification's JSON schema, with the repository as project dir.
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
-	opts, err := cli.NewProjectOptions([]string{repoPath(t, "docker-compose.yml")},
-		cli.WithWorkingDirectory(repoPath(t, ".")))
+	opts, err := cli.NewProjectOptions([]string{deploycheck.RepoPath(t, "docker-compose.yml")},
+		cli.WithWorkingDirectory(deploycheck.RepoPath(t, ".")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +151,7 @@ func imageProblem(image string, built bool) string {
 // image with no shell and no HTTP client, so a healthcheck can only exec the bridge itself,
 // and "version" or "help" would check nothing.
 func TestComposeHealthchecksRunInTheImage(t *testing.T) {
-	cmds := bridgeCommands(t)
+	cmds := deploycheck.BridgeCommands(t)
 	p := loadCompose(t)
 	built := builtImages(p)
 	for name, s := range p.Services {
@@ -163,7 +165,7 @@ func TestComposeHealthchecksRunInTheImage(t *testing.T) {
 		case test[2] == "version" || test[2] == "help":
 			t.Errorf("service %s: healthcheck %q checks nothing", name, test)
 		default:
-			if _, problems := checkCommandLine(cmds, test[2:]); len(problems) > 0 {
+			if _, problems := cmds.Check(test[2:]); len(problems) > 0 {
 				t.Errorf("service %s: healthcheck %q: %v", name, test, problems)
 			}
 		}
@@ -171,7 +173,7 @@ func TestComposeHealthchecksRunInTheImage(t *testing.T) {
 }
 
 func TestComposeCommandsAreBridgeCommands(t *testing.T) {
-	cmds := bridgeCommands(t)
+	cmds := deploycheck.BridgeCommands(t)
 	p := loadCompose(t)
 	built := builtImages(p)
 	if len(built) == 0 {
@@ -181,7 +183,7 @@ func TestComposeCommandsAreBridgeCommands(t *testing.T) {
 		if s.Build == nil && !built[s.Image] {
 			continue
 		}
-		if _, problems := checkCommandLine(cmds, s.Command); len(problems) > 0 {
+		if _, problems := cmds.Check(s.Command); len(problems) > 0 {
 			t.Errorf("service %s: command %q: %v", name, s.Command, problems)
 		}
 	}
@@ -192,7 +194,7 @@ func TestComposeCommandsAreBridgeCommands(t *testing.T) {
 func composeBridgeConfig(t *testing.T, p *types.Project, extraEnv ...string) (*config.Config, error) {
 	t.Helper()
 	s := service(t, p, "bridge")
-	flags, problems := checkCommandLine(bridgeCommands(t), s.Command)
+	flags, problems := deploycheck.BridgeCommands(t).Check(s.Command)
 	if len(problems) > 0 || s.Command[0] != "run" {
 		t.Fatalf("bridge service: command %q: want run --config FILE; %v", s.Command, problems)
 	}
@@ -200,7 +202,7 @@ func composeBridgeConfig(t *testing.T, p *types.Project, extraEnv ...string) (*c
 	if path == "" {
 		t.Fatalf("bridge service: --config %q is not a file mounted into the container", flags["config"])
 	}
-	if path != repoPath(t, "deploy/bridge.toml") {
+	if path != deploycheck.RepoPath(t, "deploy/bridge.toml") {
 		t.Errorf("bridge service mounts %s as its config, want deploy/bridge.toml", path)
 	}
 	return config.Load(path, append(serviceEnv(s), extraEnv...))
@@ -269,7 +271,7 @@ func TestComposeWiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	emu := service(t, p, "streamsea")
-	flags, problems := checkCommandLine(bridgeCommands(t), emu.Command)
+	flags, problems := deploycheck.BridgeCommands(t).Check(emu.Command)
 	if len(problems) > 0 || emu.Command[0] != "emulator" {
 		t.Fatalf("streamsea service: command %q: %v", emu.Command, problems)
 	}

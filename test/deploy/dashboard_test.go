@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -11,72 +10,20 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/seabridge/seabridge/internal/testkit/deploycheck"
 )
 
-const dashboardPath = "deploy/grafana/dashboards/seabridge.json"
+// dashboardDatasource is the datasource reference of every panel, target and query variable:
+// the dashboard's datasource variable, so that it works with any Prometheus datasource.
+const dashboardDatasource = "${datasource}"
 
-type dashboard struct {
-	UID           string  `json:"uid"`
-	Title         string  `json:"title"`
-	SchemaVersion int     `json:"schemaVersion"`
-	Panels        []panel `json:"panels"`
-	Templating    struct {
-		List []struct {
-			Name       string          `json:"name"`
-			Type       string          `json:"type"`
-			Datasource *datasource     `json:"datasource"`
-			Query      json.RawMessage `json:"query"`
-		} `json:"list"`
-	} `json:"templating"`
-}
-
-type datasource struct {
-	Type string `json:"type"`
-	UID  string `json:"uid"`
-}
-
-type panel struct {
-	ID         int         `json:"id"`
-	Type       string      `json:"type"`
-	Title      string      `json:"title"`
-	Datasource *datasource `json:"datasource"`
-	GridPos    *struct {
-		H, W, X, Y int
-	} `json:"gridPos"`
-	Targets []struct {
-		Expr       string      `json:"expr"`
-		RefID      string      `json:"refId"`
-		Datasource *datasource `json:"datasource"`
-	} `json:"targets"`
-	Panels []panel `json:"panels"` // of a collapsed row
-}
-
-func loadDashboard(t *testing.T) dashboard {
+// checkDashboardStructure checks what is around the expressions: unique panel ids, grid
+// positions, the datasource variable on every panel and target, targets on every panel.
+func checkDashboardStructure(t *testing.T, d deploycheck.Dashboard) {
 	t.Helper()
-	var d dashboard
-	if err := json.Unmarshal(readRepoFile(t, dashboardPath), &d); err != nil {
-		t.Fatalf("%s: %v", dashboardPath, err)
-	}
-	return d
-}
-
-// allPanels flattens rows: the panels of collapsed rows follow their row.
-func allPanels(ps []panel) []panel {
-	var out []panel
-	for _, p := range ps {
-		out = append(out, p)
-		out = append(out, allPanels(p.Panels)...)
-	}
-	return out
-}
-
-// dashboardExprs lists every PromQL expression of the dashboard with where it is, and checks
-// the structure around them: unique panel ids, grid positions, the "prometheus" datasource.
-func dashboardExprs(t *testing.T, d dashboard) map[string]string {
-	t.Helper()
-	exprs := map[string]string{}
 	ids := map[int]bool{}
-	for _, p := range allPanels(d.Panels) {
+	for _, p := range d.AllPanels() {
 		where := fmt.Sprintf("panel %d %q", p.ID, p.Title)
 		if ids[p.ID] {
 			t.Errorf("%s: duplicate panel id", where)
@@ -88,67 +35,122 @@ func dashboardExprs(t *testing.T, d dashboard) map[string]string {
 		if p.Type == "row" {
 			continue
 		}
-		if p.Datasource == nil || p.Datasource.UID != "prometheus" {
-			t.Errorf("%s: datasource %+v, want uid \"prometheus\"", where, p.Datasource)
+		if p.Datasource == nil || p.Datasource.UID != dashboardDatasource || p.Datasource.Type != "prometheus" {
+			t.Errorf("%s: datasource %+v, want prometheus %s", where, p.Datasource, dashboardDatasource)
 		}
 		if len(p.Targets) == 0 {
 			t.Errorf("%s: no targets", where)
 		}
 		for _, tg := range p.Targets {
-			if tg.Datasource != nil && tg.Datasource.UID != "prometheus" {
-				t.Errorf("%s target %s: datasource uid %q", where, tg.RefID, tg.Datasource.UID)
+			if tg.Datasource == nil || tg.Datasource.UID != dashboardDatasource {
+				t.Errorf("%s target %s: datasource %+v, want %s", where, tg.RefID, tg.Datasource, dashboardDatasource)
 			}
 			if strings.TrimSpace(tg.Expr) == "" {
 				t.Errorf("%s target %s: empty expr", where, tg.RefID)
 			}
-			exprs[tg.Expr] = fmt.Sprintf("%s target %s", where, tg.RefID)
 		}
 	}
-	return exprs
 }
 
-var labelValues = regexp.MustCompile(`^label_values\(\s*([^,]+),\s*\w+\s*\)$`)
+var labelValues = regexp.MustCompile(`^label_values\(\s*(.+),\s*(\w+)\s*\)$`)
 
-func TestDashboard(t *testing.T) {
-	d := loadDashboard(t)
-	if d.UID == "" || d.Title == "" || d.SchemaVersion < 36 {
-		t.Errorf("uid %q, title %q, schemaVersion %d: want both set and schemaVersion >= 36", d.UID, d.Title, d.SchemaVersion)
+// TestDashboardVariables: the datasource is a variable that defaults to what Grafana's import
+// asked for (__inputs), and the scrape job and instances are variables, so that the dashboard
+// works whatever the datasource and the job are called (a ServiceMonitor names the job after
+// the Service). Each query variable narrows the next: job, instance, pipeline.
+func TestDashboardVariables(t *testing.T) {
+	d := deploycheck.LoadDashboard(t)
+	if len(d.Inputs) != 1 || d.Inputs[0].Type != "datasource" || d.Inputs[0].PluginID != "prometheus" {
+		t.Fatalf("__inputs %+v: want one prometheus datasource input", d.Inputs)
 	}
-	reg := registeredMetrics(t)
-	docs := loadMetricDocs(t)
-	exprs := dashboardExprs(t, d)
-	for expr, where := range exprs {
-		for _, problem := range checkQuery(expr, reg, docs) {
-			t.Errorf("%s: %s", where, problem)
-		}
+	vars := map[string]deploycheck.Variable{}
+	var order []string
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v
+		order = append(order, v.Name)
 	}
+	if want := []string{"datasource", "job", "instance", "pipeline"}; !slices.Equal(order, want) {
+		t.Errorf("variables %q, want %q", order, want)
+	}
+	ds := vars["datasource"]
+	if ds.Type != "datasource" || string(ds.Query) != `"prometheus"` {
+		t.Errorf("variable datasource: type %q, query %s; want a prometheus datasource variable", ds.Type, ds.Query)
+	}
+	if want := `"${` + d.Inputs[0].Name + `}"`; string(ds.Current.Value) != want {
+		t.Errorf("variable datasource: current %s, want %s (the datasource chosen at import)", ds.Current.Value, want)
+	}
+	reg := deploycheck.RegisteredMetrics(t)
+	docs := deploycheck.LoadMetricDocs(t)
+	wantLabel := map[string]string{"job": "job", "instance": "instance", "pipeline": "pipeline"}
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
 		}
-		if v.Datasource == nil || v.Datasource.UID != "prometheus" {
-			t.Errorf("variable %s: datasource %+v", v.Name, v.Datasource)
+		if v.Datasource == nil || v.Datasource.UID != dashboardDatasource {
+			t.Errorf("variable %s: datasource %+v, want %s", v.Name, v.Datasource, dashboardDatasource)
 		}
-		var q struct{ Query string }
-		if err := json.Unmarshal(v.Query, &q); err != nil {
-			_ = json.Unmarshal(v.Query, &q.Query)
-		}
-		m := labelValues.FindStringSubmatch(strings.TrimSpace(q.Query))
+		m := labelValues.FindStringSubmatch(strings.TrimSpace(v.QueryString()))
 		if m == nil {
 			t.Errorf("variable %s: query %s is not label_values(metric, label)", v.Name, v.Query)
 			continue
 		}
-		for _, problem := range checkQuery(m[1], reg, docs) {
+		if m[2] != wantLabel[v.Name] {
+			t.Errorf("variable %s: label_values of %s, want %s", v.Name, m[2], wantLabel[v.Name])
+		}
+		for _, problem := range deploycheck.CheckQuery(m[1], reg, docs) {
 			t.Errorf("variable %s: %s", v.Name, problem)
 		}
+		if v.Multi && v.AllValue != ".*" {
+			t.Errorf("variable %s: allValue %q, want .* (matchers use =~)", v.Name, v.AllValue)
+		}
 	}
+	if vars["job"].Multi {
+		t.Error("variable job: one job at a time (its instances follow it)")
+	}
+	for _, name := range []string{"instance", "pipeline"} {
+		if !vars[name].Multi || !vars[name].IncludeAll {
+			t.Errorf("variable %s: want multi-value with All", name)
+		}
+	}
+	text := string(deploycheck.ReadFile(t, deploycheck.DashboardPath))
+	if strings.Contains(text, `"uid": "prometheus"`) || strings.Contains(text, `job=\"`) {
+		t.Error("the dashboard names a datasource uid or a job literally")
+	}
+}
+
+// selectorMatchers are the matchers every selector of the dashboard must carry, by the
+// variable they apply.
+var selectorMatchers = map[string]string{
+	"job": `job=~"$job"`, "instance": `instance=~"$instance"`, "pipeline": `pipeline=~"$pipeline"`,
+}
+
+func TestDashboard(t *testing.T) {
+	d := deploycheck.LoadDashboard(t)
+	if d.UID == "" || d.Title == "" || d.SchemaVersion < 36 {
+		t.Errorf("uid %q, title %q, schemaVersion %d: want both set and schemaVersion >= 36", d.UID, d.Title, d.SchemaVersion)
+	}
+	checkDashboardStructure(t, d)
+	reg := deploycheck.RegisteredMetrics(t)
+	docs := deploycheck.LoadMetricDocs(t)
 	used := map[string]bool{}
 	var all []string
-	for expr := range exprs {
-		for _, n := range metricNames(expr) {
-			used[n] = true
+	for _, q := range d.Queries() {
+		for _, problem := range deploycheck.CheckQuery(q.Expr, reg, docs) {
+			t.Errorf("%s: %s", q.Where, problem)
 		}
-		all = append(all, expr)
+		for _, s := range deploycheck.Selectors(q.Expr) {
+			used[s.Metric] = true
+			want := []string{selectorMatchers["job"], selectorMatchers["instance"]}
+			if strings.HasPrefix(s.Metric, "seabridge_") && s.Metric != "seabridge_build_info" {
+				want = append(want, selectorMatchers["pipeline"])
+			}
+			for _, m := range want {
+				if !slices.Contains(s.Matchers, m) {
+					t.Errorf("%s: %s%v lacks %s", q.Where, s.Metric, s.Matchers, m)
+				}
+			}
+		}
+		all = append(all, q.Expr)
 	}
 	for _, want := range []string{
 		"seabridge_pipeline_messages_in_total", "seabridge_pipeline_messages_out_total",
@@ -171,14 +173,16 @@ func TestDashboard(t *testing.T) {
 }
 
 type grafanaDatasource struct {
-	UID  string `yaml:"uid"`
-	Type string `yaml:"type"`
-	URL  string `yaml:"url"`
+	UID       string `yaml:"uid"`
+	Type      string `yaml:"type"`
+	URL       string `yaml:"url"`
+	IsDefault bool   `yaml:"isDefault"`
 }
 
 // TestMonitoringWiring checks the files the Prometheus and Grafana services mount: Prometheus
-// scrapes the bridge service on its metrics port, Grafana's datasource reaches Prometheus
-// with uid "prometheus", and the dashboard provider reads the mounted dashboard directory.
+// scrapes the bridge service on its metrics port, Grafana's default datasource reaches
+// Prometheus (the dashboard's datasource variable picks it), and the dashboard provider reads
+// the mounted dashboard directory.
 func TestMonitoringWiring(t *testing.T) {
 	p := loadCompose(t)
 	cfg, err := composeBridgeConfig(t, p)
@@ -196,7 +200,7 @@ func TestMonitoringWiring(t *testing.T) {
 			} `yaml:"dns_sd_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/prometheus.yml"), &prom); err != nil {
+	if err := yaml.Unmarshal(deploycheck.ReadFile(t, "deploy/prometheus.yml"), &prom); err != nil {
 		t.Fatalf("deploy/prometheus.yml: %v", err)
 	}
 	scraped := false
@@ -213,19 +217,19 @@ func TestMonitoringWiring(t *testing.T) {
 	if !scraped {
 		t.Errorf("deploy/prometheus.yml: no job \"seabridge\" scrapes the bridge service on port %s", metricsPort)
 	}
-	if mountedSource(service(t, p, "prometheus"), "/etc/prometheus/prometheus.yml") != repoPath(t, "deploy/prometheus.yml") {
+	if mountedSource(service(t, p, "prometheus"), "/etc/prometheus/prometheus.yml") != deploycheck.RepoPath(t, "deploy/prometheus.yml") {
 		t.Error("the prometheus service does not mount deploy/prometheus.yml")
 	}
 
 	var sources struct {
 		Datasources []grafanaDatasource `yaml:"datasources"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/grafana/provisioning/datasources/prometheus.yml"), &sources); err != nil {
+	if err := yaml.Unmarshal(deploycheck.ReadFile(t, "deploy/grafana/provisioning/datasources/prometheus.yml"), &sources); err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(sources.Datasources, func(d grafanaDatasource) bool { return d.UID == "prometheus" })
+	i := slices.IndexFunc(sources.Datasources, func(d grafanaDatasource) bool { return d.IsDefault })
 	if i < 0 {
-		t.Fatal("no Grafana datasource with uid \"prometheus\"")
+		t.Fatal("no default Grafana datasource")
 	}
 	u, err := url.Parse(sources.Datasources[i].URL)
 	if err != nil || sources.Datasources[i].Type != "prometheus" {
@@ -242,16 +246,16 @@ func TestMonitoringWiring(t *testing.T) {
 			} `yaml:"options"`
 		} `yaml:"providers"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/grafana/provisioning/dashboards/seabridge.yml"), &providers); err != nil {
+	if err := yaml.Unmarshal(deploycheck.ReadFile(t, "deploy/grafana/provisioning/dashboards/seabridge.yml"), &providers); err != nil {
 		t.Fatal(err)
 	}
 	grafana := service(t, p, "grafana")
 	for _, pr := range providers.Providers {
-		if mountedSource(grafana, pr.Options.Path) != repoPath(t, "deploy/grafana/dashboards") {
+		if mountedSource(grafana, pr.Options.Path) != deploycheck.RepoPath(t, "deploy/grafana/dashboards") {
 			t.Errorf("dashboard provider path %s is not where deploy/grafana/dashboards is mounted", pr.Options.Path)
 		}
 	}
-	if mountedSource(grafana, "/etc/grafana/provisioning") != repoPath(t, "deploy/grafana/provisioning") {
+	if mountedSource(grafana, "/etc/grafana/provisioning") != deploycheck.RepoPath(t, "deploy/grafana/provisioning") {
 		t.Error("the grafana service does not mount deploy/grafana/provisioning")
 	}
 }

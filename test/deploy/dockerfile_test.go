@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/seabridge/seabridge/internal/testkit/deploycheck"
 )
 
 var (
@@ -18,11 +20,11 @@ var (
 // runtime stage is the distroless image the compose healthcheck rules assume, and that every
 // file copied from the build context exists.
 func TestDockerfile(t *testing.T) {
-	gomod := goDirective.FindSubmatch(readRepoFile(t, "go.mod"))
+	gomod := goDirective.FindSubmatch(deploycheck.ReadFile(t, "go.mod"))
 	if gomod == nil {
 		t.Fatal("go.mod has no go directive")
 	}
-	dockerfile := string(readRepoFile(t, "Dockerfile"))
+	dockerfile := string(deploycheck.ReadFile(t, "Dockerfile"))
 	stages := fromLine.FindAllStringSubmatch(dockerfile, -1)
 	if len(stages) < 2 {
 		t.Fatalf("Dockerfile: want a build stage and a runtime stage, got %d stages", len(stages))
@@ -45,7 +47,7 @@ func TestDockerfile(t *testing.T) {
 			if strings.HasPrefix(src, "--") {
 				continue
 			}
-			if _, err := os.Stat(repoPath(t, filepath.ToSlash(src))); err != nil {
+			if _, err := os.Stat(deploycheck.RepoPath(t, filepath.ToSlash(src))); err != nil {
 				t.Errorf("Dockerfile: COPY %s: %v", src, err)
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/seabridge/seabridge/internal/testkit/deploycheck"
 )
 
 var (
@@ -47,7 +49,7 @@ func TestAnchor(t *testing.T) {
 // #fragment, has a heading with that anchor.
 func TestDocLinks(t *testing.T) {
 	for _, doc := range []string{"docs/metrics.md", "docs/operations.md", "docs/protocol.md"} {
-		text := mdCode.ReplaceAllString(string(readRepoFile(t, doc)), "")
+		text := mdCode.ReplaceAllString(string(deploycheck.ReadFile(t, doc)), "")
 		for _, m := range mdLink.FindAllStringSubmatch(text, -1) {
 			target := m[1]
 			if strings.Contains(target, "://") {
@@ -58,7 +60,7 @@ func TestDocLinks(t *testing.T) {
 			if file != "" {
 				linked = path.Join(path.Dir(doc), file)
 			}
-			content := string(readRepoFile(t, linked))
+			content := string(deploycheck.ReadFile(t, linked))
 			if fragment == "" {
 				continue
 			}

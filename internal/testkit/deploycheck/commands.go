@@ -1,4 +1,4 @@
-package deploy
+package deploycheck
 
 import (
 	"go/ast"
@@ -11,16 +11,17 @@ import (
 	"testing"
 )
 
-// commands maps each subcommand of cmd/bridge to the flags it defines. It is read from the
+// Commands maps each subcommand of cmd/bridge to the flags it defines. It is read from the
 // source: the string cases of the switch in func run name the subcommands, the cmdX function
 // each case calls defines the flags with fs.String, fs.Bool, fs.Duration, fs.Int, ... calls.
 // A subcommand whose case calls no cmdX function (version, help) has no flags.
-type commands map[string]map[string]bool
+type Commands map[string]map[string]bool
 
-func bridgeCommands(t *testing.T) commands {
+// BridgeCommands reads the subcommands and flags of cmd/bridge.
+func BridgeCommands(t testing.TB) Commands {
 	t.Helper()
 	fset := token.NewFileSet()
-	files, err := filepath.Glob(repoPath(t, "cmd/bridge/*.go"))
+	files, err := filepath.Glob(RepoPath(t, "cmd/bridge/*.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func bridgeCommands(t *testing.T) commands {
 	if run == nil {
 		t.Fatal("cmd/bridge has no func run")
 	}
-	cmds := commands{}
+	cmds := Commands{}
 	ast.Inspect(run.Body, func(n ast.Node) bool {
 		clause, ok := n.(*ast.CaseClause)
 		if !ok {
@@ -120,10 +121,9 @@ func definedFlags(fn *ast.FuncDecl) map[string]bool {
 	return flags
 }
 
-// checkCommandLine reports what is wrong with args as a command line of the bridge binary:
-// an unknown subcommand, an unknown flag, or a flag that needs a value and has none. It
-// returns the flag values it saw.
-func checkCommandLine(cmds commands, args []string) (map[string]string, []string) {
+// Check reports what is wrong with args as a command line of the bridge binary: an unknown
+// subcommand, an unknown flag, or a stray argument. It returns the flag values it saw.
+func (cmds Commands) Check(args []string) (map[string]string, []string) {
 	if len(args) == 0 {
 		return nil, []string{"no subcommand"}
 	}
@@ -151,35 +151,4 @@ func checkCommandLine(cmds commands, args []string) (map[string]string, []string
 		values[name] = value
 	}
 	return values, problems
-}
-
-func TestBridgeCommands(t *testing.T) {
-	cmds := bridgeCommands(t)
-	for _, want := range []string{"run", "validate", "emulator", "version"} {
-		if _, ok := cmds[want]; !ok {
-			t.Errorf("subcommand %q not found; found %v", want, cmds)
-		}
-	}
-	if !cmds["run"]["config"] || !cmds["emulator"]["listen"] || !cmds["validate"]["connect"] {
-		t.Errorf("flags not found: run %v, emulator %v, validate %v", cmds["run"], cmds["emulator"], cmds["validate"])
-	}
-	if _, ok := cmds["bench"]; ok && !cmds["bench"]["kafka"] {
-		t.Errorf("bench: flag --kafka (fs.StringVar) not found: %v", cmds["bench"])
-	}
-	tests := []struct {
-		args     []string
-		problems int
-	}{
-		{[]string{"run", "--config", "/etc/b.toml"}, 0},
-		{[]string{"run", "--config=/etc/b.toml"}, 0},
-		{[]string{"emulator", "--listen", "0.0.0.0:3104", "--client-id", "a"}, 0},
-		{[]string{"serve"}, 1},
-		{[]string{"run", "--cfg", "x"}, 2}, // unknown flag, then a stray argument
-		{nil, 1},
-	}
-	for _, tt := range tests {
-		if _, got := checkCommandLine(cmds, tt.args); len(got) != tt.problems {
-			t.Errorf("checkCommandLine(%q) = %q, want %d problems", tt.args, got, tt.problems)
-		}
-	}
 }

@@ -1,11 +1,10 @@
-package deploy
+package deploycheck
 
 import (
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
-	"testing"
 )
 
 var (
@@ -24,11 +23,11 @@ var promKeywords = map[string]bool{
 	"inf": true, "nan": true, "Inf": true, "NaN": true,
 }
 
-// metricNames returns the metric names a PromQL expression selects, in order of appearance.
+// MetricNames returns the metric names a PromQL expression selects, in order of appearance.
 // Label matchers, ranges, grouping clauses, strings and Grafana variables are removed first;
 // an identifier followed by "(" is a function or an aggregation, one right after a digit or a
 // dot is part of a number or a duration.
-func metricNames(expr string) []string {
+func MetricNames(expr string) []string {
 	s := promStrings.ReplaceAllString(expr, `""`)
 	s = promVariables.ReplaceAllString(s, "")
 	s = promMatchers.ReplaceAllString(s, "")
@@ -48,11 +47,11 @@ func metricNames(expr string) []string {
 	return names
 }
 
-// checkQuery lists the problems of expr: no metric at all, or a metric the bridge does not
+// CheckQuery lists the problems of expr: no metric at all, or a metric the bridge does not
 // register. _bucket, _sum and _count are accepted on documented histograms (and the last two
 // on summaries).
-func checkQuery(expr string, reg registered, docs metricDocs) []string {
-	names := metricNames(expr)
+func CheckQuery(expr string, reg Registered, docs MetricDocs) []string {
+	names := MetricNames(expr)
 	if len(names) == 0 {
 		return []string{fmt.Sprintf("%q selects no metric", expr)}
 	}
@@ -71,65 +70,58 @@ var scrapeSeries = map[string]bool{
 	"scrape_samples_post_metric_relabeling": true, "scrape_series_added": true,
 }
 
-func queryableMetric(name string, reg registered, docs metricDocs) bool {
-	if reg.names[name] || scrapeSeries[name] {
+func queryableMetric(name string, reg Registered, docs MetricDocs) bool {
+	if reg.Names[name] || scrapeSeries[name] {
 		return true
 	}
 	for suffix, types := range map[string][]string{
 		"_bucket": {"histogram"}, "_sum": {"histogram", "summary"}, "_count": {"histogram", "summary"},
 	} {
 		base, ok := strings.CutSuffix(name, suffix)
-		if ok && reg.names[base] && slices.Contains(types, docs.exact[base].typ) {
+		if ok && reg.Names[base] && slices.Contains(types, docs.Exact[base].Type) {
 			return true
 		}
 	}
 	return false
 }
 
-func TestMetricNames(t *testing.T) {
-	tests := []struct {
-		expr string
-		want []string
-	}{
-		{`up`, []string{"up"}},
-		{`sum by (pipeline) (rate(a_total{pipeline=~"$pipeline"}[$__rate_interval]))`, []string{"a_total"}},
-		{`histogram_quantile(0.99, sum by (le, pipeline) (rate(lat_bucket[5m])))`, []string{"lat_bucket"}},
-		{`sum(rate(x[5m])) without (instance) / ignoring(direction) group_left sum(y)`, []string{"x", "y"}},
-		{`max_over_time(g{a="b}c"}[1h:1m]) > 1e3 and on (pipeline) h offset 5m`, []string{"g", "h"}},
-		{`count(seabridge_up == bool 0) > 0 unless absent(z{job="x"})`, []string{"seabridge_up", "z"}},
-		{`changes(s[${__range}]) or vector(0)`, []string{"s"}},
-		{`rate(a:b:c[1m]) * 100`, []string{"a:b:c"}},
-		{`vector(1)`, nil},
-	}
-	for _, tt := range tests {
-		if got := metricNames(tt.expr); !slices.Equal(got, tt.want) {
-			t.Errorf("metricNames(%q) = %q, want %q", tt.expr, got, tt.want)
-		}
-	}
+// Selector is one vector selector of an expression: a metric name and its label matchers.
+type Selector struct {
+	Metric   string
+	Matchers []string // as written, e.g. `job=~"$job"`; nil without braces
 }
 
-func TestCheckQuery(t *testing.T) {
-	reg := registered{names: map[string]bool{"h_seconds": true, "c_total": true, "s": true}}
-	docs := metricDocs{exact: map[string]documentedMetric{
-		"h_seconds": {typ: "histogram"}, "c_total": {typ: "counter"}, "s": {typ: "summary"},
-	}}
-	tests := []struct {
-		expr     string
-		problems int
-	}{
-		{`rate(c_total[5m])`, 0},
-		{`histogram_quantile(0.5, rate(h_seconds_bucket[5m]))`, 0},
-		{`rate(h_seconds_sum[5m]) / rate(h_seconds_count[5m])`, 0},
-		{`rate(s_count[5m])`, 0},
-		{`rate(s_bucket[5m])`, 1},
-		{`rate(c_total_bucket[5m])`, 1},
-		{`rate(c_totl[5m])`, 1},
-		{`up{job="seabridge"} == 0`, 0},
-		{`vector(1)`, 1},
-	}
-	for _, tt := range tests {
-		if got := checkQuery(tt.expr, reg, docs); len(got) != tt.problems {
-			t.Errorf("checkQuery(%q) = %q, want %d problems", tt.expr, got, tt.problems)
+// Selectors returns the selectors of the metrics MetricNames finds in expr, one per
+// occurrence, in order.
+func Selectors(expr string) []Selector {
+	var out []Selector
+	seen := map[string]bool{}
+	for _, name := range MetricNames(expr) {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		re := regexp.MustCompile(`(?:^|[^a-zA-Z0-9_:])` + regexp.QuoteMeta(name) + `\s*(\{[^{}]*\})?`)
+		for _, m := range re.FindAllStringSubmatchIndex(expr, -1) {
+			rest := expr[m[1]:]
+			if m[2] < 0 && (strings.HasPrefix(strings.TrimLeft(rest, " \t\n"), "(") || rest != "" && isIdentChar(rest[0])) {
+				continue // a function of the same name, or a longer identifier
+			}
+			s := Selector{Metric: name}
+			if m[2] >= 0 {
+				for _, part := range promMatcherSplit.FindAllString(expr[m[2]+1:m[3]-1], -1) {
+					s.Matchers = append(s.Matchers, strings.TrimSpace(part))
+				}
+			}
+			out = append(out, s)
 		}
 	}
+	return out
+}
+
+// promMatcherSplit finds the matchers of a selector's braces: label, operator, quoted value.
+var promMatcherSplit = regexp.MustCompile(`[a-zA-Z_][a-zA-Z0-9_]*\s*(?:=~|!~|!=|=)\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`)")
+
+func isIdentChar(c byte) bool {
+	return c == '_' || c == ':' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
