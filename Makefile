@@ -1,6 +1,6 @@
 # make test is the whole suite, as CI runs it (.ci/run); see scripts/test.sh for its stages.
 
-.PHONY: test test-unit fuzz test-kafka conformance kafka-start kafka-stop build bench microbench dev
+.PHONY: test test-unit fuzz test-kafka conformance test-deploy kafka-start kafka-stop build bench microbench dev
 
 test:
 	scripts/test.sh
@@ -17,6 +17,9 @@ test-kafka:
 
 conformance:
 	scripts/test.sh conformance
+
+test-deploy:
+	scripts/test.sh deploy
 
 # A real Apache Kafka on 127.0.0.1:19092 for running tests by hand:
 #   make kafka-start; SEABRIDGE_KAFKA_BROKERS=127.0.0.1:19092 go test ./...; make kafka-stop

@@ -8,6 +8,10 @@
 #                SEABRIDGE_KAFKA_BROKERS set, every package whose tests import
 #                internal/testkit/kafkatest; Kafka is stopped whatever happens
 #   conformance  the Python client against the emulator (test/conformance/run.sh)
+#   deploy       the deploy files checked by the real tools, installed from Debian's packages
+#                when missing (prometheus, docker-compose): docker-compose config (Compose
+#                v1), and test/prometheus (promtool on the rules and their unit tests, a
+#                live Prometheus scraping the bridge)
 #
 #   scripts/test.sh [stage...]     (default: all, in the order above; stops at the first failure)
 set -euo pipefail
@@ -21,7 +25,11 @@ banner() { printf '\n==================== %s ====================\n' "$*"; }
 
 stage_vet() { go vet ./...; }
 
-stage_unit() { go test -race -count=1 ./...; }
+# test/prometheus needs Debian's prometheus package: the deploy stage installs it and runs it.
+stage_unit() {
+	# shellcheck disable=SC2046 # one package per word
+	go test -race -count=1 $(go list ./... | grep -v '/test/prometheus$')
+}
 
 stage_fuzz() { "$root/scripts/fuzz.sh"; }
 
@@ -46,14 +54,41 @@ stage_kafka() {
 
 stage_conformance() { "$root/test/conformance/run.sh"; }
 
+# debian_packages installs the Debian packages whose commands are missing (command:package
+# pairs); it fails naming what to install when it cannot.
+debian_packages() {
+	local pair missing=() log
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+	done
+	((${#missing[@]})) || return 0
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	echo "installing Debian packages: ${missing[*]}"
+	log="$(mktemp)"
+	if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		rm -f "$log"
+		echo "cannot install ${missing[*]}: install Debian's packages ${missing[*]} (apt-get install ${missing[*]}), then run scripts/test.sh deploy again" >&2
+		return 1
+	fi
+	rm -f "$log"
+}
+
+stage_deploy() {
+	debian_packages prometheus:prometheus promtool:prometheus docker-compose:docker-compose || return 1
+	echo "docker-compose config ($(docker-compose version --short))"
+	docker-compose --project-directory "$root" -f "$root/docker-compose.yml" config -q
+	go test -count=1 ./test/prometheus/
+}
+
 # Turn INT and TERM into an exit, so that the EXIT trap stops Kafka.
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 stages=("$@")
-((${#stages[@]})) || stages=(vet unit fuzz kafka conformance)
+((${#stages[@]})) || stages=(vet unit fuzz kafka conformance deploy)
 for s in "${stages[@]}"; do
-	declare -F "stage_$s" >/dev/null || { echo "unknown stage $s (want vet, unit, fuzz, kafka, conformance)" >&2; exit 2; }
+	declare -F "stage_$s" >/dev/null || { echo "unknown stage $s (want vet, unit, fuzz, kafka, conformance, deploy)" >&2; exit 2; }
 done
 
 summary=()

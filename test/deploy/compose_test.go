@@ -15,6 +15,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/seabridge/seabridge/internal/config"
 
@@ -37,6 +38,36 @@ func loadCompose(t *testing.T) *types.Project {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
 	return project
+}
+
+// composeV1TopLevel are the top-level keys Compose v1 (Debian's docker-compose 1.29) accepts
+// besides x-* extensions; it rejects "name", which only Compose v2 knows.
+var composeV1TopLevel = []string{"version", "services", "networks", "volumes", "configs", "secrets"}
+
+// TestComposeV1TopLevelKeys keeps the file loadable by Compose v1 too (scripts/test.sh deploy
+// also runs its docker-compose config).
+func TestComposeV1TopLevelKeys(t *testing.T) {
+	var top map[string]any
+	if err := yaml.Unmarshal(deploycheck.ReadFile(t, "docker-compose.yml"), &top); err != nil {
+		t.Fatal(err)
+	}
+	for key := range top {
+		if !strings.HasPrefix(key, "x-") && !slices.Contains(composeV1TopLevel, key) {
+			t.Errorf("docker-compose.yml: top-level %q is rejected by Compose v1 (docker-compose 1.29)", key)
+		}
+	}
+}
+
+// TestComposeBridgeImageBuilt: every service that runs the image built from the Dockerfile
+// builds it, so that any one of them can be started, pulled or rebuilt alone.
+func TestComposeBridgeImageBuilt(t *testing.T) {
+	p := loadCompose(t)
+	built := builtImages(p)
+	for name, s := range p.Services {
+		if built[s.Image] && s.Build == nil {
+			t.Errorf("service %s runs %s, built by another service, without a build of its own", name, s.Image)
+		}
+	}
 }
 
 func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -191,7 +192,16 @@ func TestMonitoringWiring(t *testing.T) {
 	}
 	_, metricsPort, _ := net.SplitHostPort(cfg.HTTP.Listen)
 
+	prometheus := service(t, p, "prometheus")
+	promDir := mountedSource(prometheus, "/etc/prometheus")
+	if promDir != deploycheck.RepoPath(t, "deploy/prometheus") {
+		t.Fatalf("the prometheus service mounts %q at /etc/prometheus, want deploy/prometheus", promDir)
+	}
+	if !slices.Contains(prometheus.Command, "--config.file=/etc/prometheus/prometheus.yml") {
+		t.Errorf("the prometheus service runs %q, want --config.file=/etc/prometheus/prometheus.yml", prometheus.Command)
+	}
 	var prom struct {
+		RuleFiles     []string `yaml:"rule_files"`
 		ScrapeConfigs []struct {
 			JobName      string `yaml:"job_name"`
 			DNSSDConfigs []struct {
@@ -200,25 +210,27 @@ func TestMonitoringWiring(t *testing.T) {
 			} `yaml:"dns_sd_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	if err := yaml.Unmarshal(deploycheck.ReadFile(t, "deploy/prometheus.yml"), &prom); err != nil {
-		t.Fatalf("deploy/prometheus.yml: %v", err)
+	const promConfig = "deploy/prometheus/prometheus.yml"
+	if err := yaml.Unmarshal(deploycheck.ReadFile(t, promConfig), &prom); err != nil {
+		t.Fatalf("%s: %v", promConfig, err)
+	}
+	// Relative rule files are resolved against the config file's directory.
+	if !slices.Contains(prom.RuleFiles, path.Base(deploycheck.AlertsPath)) {
+		t.Errorf("%s: rule_files %q does not load %s", promConfig, prom.RuleFiles, deploycheck.AlertsPath)
 	}
 	scraped := false
 	for _, sc := range prom.ScrapeConfigs {
 		for _, dns := range sc.DNSSDConfigs {
 			for _, name := range dns.Names {
 				if _, ok := p.Services[name]; !ok {
-					t.Errorf("deploy/prometheus.yml: job %s scrapes %q, not a compose service", sc.JobName, name)
+					t.Errorf("%s: job %s scrapes %q, not a compose service", promConfig, sc.JobName, name)
 				}
 				scraped = scraped || (name == "bridge" && fmt.Sprint(dns.Port) == metricsPort && sc.JobName == "seabridge")
 			}
 		}
 	}
 	if !scraped {
-		t.Errorf("deploy/prometheus.yml: no job \"seabridge\" scrapes the bridge service on port %s", metricsPort)
-	}
-	if mountedSource(service(t, p, "prometheus"), "/etc/prometheus/prometheus.yml") != deploycheck.RepoPath(t, "deploy/prometheus.yml") {
-		t.Error("the prometheus service does not mount deploy/prometheus.yml")
+		t.Errorf("%s: no job \"seabridge\" (the job the alerts select) scrapes the bridge service on port %s", promConfig, metricsPort)
 	}
 
 	var sources struct {

@@ -57,24 +57,53 @@ func TestDocumentedMetricTypes(t *testing.T) {
 
 var promqlBlock = regexp.MustCompile("(?s)```promql\n(.*?)```")
 
+// docQuery is one PromQL expression of a ```promql block of the docs, with the comment line
+// written above it, if any. An expression runs over consecutive lines up to a blank line or a
+// comment line.
+type docQuery struct {
+	comment string
+	expr    string
+}
+
+func docQueries(doc string) []docQuery {
+	var out []docQuery
+	for _, b := range promqlBlock.FindAllStringSubmatch(doc, -1) {
+		var cur docQuery
+		flush := func() {
+			if cur.expr != "" {
+				out = append(out, cur)
+			}
+			cur = docQuery{}
+		}
+		for _, line := range strings.Split(b[1], "\n") {
+			line = strings.TrimSpace(line)
+			switch {
+			case line == "":
+				flush()
+			case strings.HasPrefix(line, "#"):
+				flush()
+				cur.comment = strings.TrimSpace(strings.TrimPrefix(line, "#"))
+			default:
+				cur.expr = strings.TrimSpace(cur.expr + " " + line)
+			}
+		}
+		flush()
+	}
+	return out
+}
+
 // TestDocumentedQueriesUseRealMetrics checks every PromQL example of the operator docs.
 func TestDocumentedQueriesUseRealMetrics(t *testing.T) {
 	reg := deploycheck.RegisteredMetrics(t)
 	docs := deploycheck.LoadMetricDocs(t)
 	for _, file := range []string{"docs/metrics.md", "docs/operations.md"} {
-		blocks := promqlBlock.FindAllStringSubmatch(string(deploycheck.ReadFile(t, file)), -1)
-		if file == "docs/metrics.md" && len(blocks) == 0 {
+		queries := docQueries(string(deploycheck.ReadFile(t, file)))
+		if file == "docs/metrics.md" && len(queries) == 0 {
 			t.Errorf("%s has no promql examples", file)
 		}
-		for _, b := range blocks {
-			for _, expr := range strings.Split(b[1], "\n") {
-				expr = strings.TrimSpace(expr)
-				if expr == "" || strings.HasPrefix(expr, "#") {
-					continue
-				}
-				for _, problem := range deploycheck.CheckQuery(expr, reg, docs) {
-					t.Errorf("%s: %s", file, problem)
-				}
+		for _, q := range queries {
+			for _, problem := range deploycheck.CheckQuery(q.expr, reg, docs) {
+				t.Errorf("%s: %s", file, problem)
 			}
 		}
 	}
