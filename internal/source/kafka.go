@@ -4,24 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/seabridge/seabridge/internal/kafkautil"
 	"github.com/seabridge/seabridge/internal/pipeline"
 )
 
-// Defaults applied by NewKafka to zero-valued options.
+// Defaults applied by NewKafka to zero-valued options. The group timings are kafka-go's own
+// defaults.
 const (
-	defaultCommitInterval = time.Second
-	defaultMaxInFlight    = 10000
-	defaultMaxWait        = 250 * time.Millisecond
-	defaultMaxBytes       = 10 << 20
+	defaultCommitInterval         = time.Second
+	defaultMaxInFlight            = 10000
+	defaultMaxWait                = 250 * time.Millisecond
+	defaultMaxBytes               = 10 << 20
+	defaultHeartbeatInterval      = 3 * time.Second
+	defaultSessionTimeout         = 30 * time.Second
+	defaultRebalanceTimeout       = 30 * time.Second
+	defaultJoinGroupBackoff       = 5 * time.Second
+	defaultPartitionWatchInterval = 5 * time.Second
 )
 
 // KafkaOptions configures a Kafka consumer-group source.
@@ -30,10 +32,10 @@ type KafkaOptions struct {
 	Conn           kafkautil.Conn
 	Topics         []string
 	GroupID        string
-	StartOffset    string        // "earliest" (default) or "latest": where a group with no commit starts
+	StartOffset    string        // "earliest" (default) or "latest": where a partition with no commit starts
 	CommitInterval time.Duration // default 1s
 	MinBytes       int           // default 1
-	MaxBytes       int           // default 10 MiB
+	MaxBytes       int           // per fetch and partition; default 10 MiB
 	MaxWait        time.Duration // default 250ms
 	MaxInFlight    int           // messages read and not yet acked before Read blocks; default 10000
 
@@ -42,21 +44,33 @@ type KafkaOptions struct {
 	SessionTimeout    time.Duration
 	RebalanceTimeout  time.Duration
 	JoinGroupBackoff  time.Duration
+	// PartitionWatchInterval is how often the member checks the topics' partition counts; a
+	// change starts a rebalance that assigns the new partitions. Default 5s.
+	PartitionWatchInterval time.Duration
 }
 
-// Kafka is a pipeline.Source reading a set of topics in a Kafka consumer group.
+// Kafka is a pipeline.Source reading a set of topics as one member of a Kafka consumer group,
+// with kafka-go's ConsumerGroup: each generation of the group assigns this member some
+// partitions, and the source fetches each of them with its own reader until the generation
+// ends (a rebalance: a member joined or left, or a topic's partition count changed).
 //
-// Delivery is at-least-once. Every fetched message is pending until its AckFunc is called; a
-// background committer commits, per partition, the offset after the longest prefix of fetched
-// messages that are all acked, every CommitInterval and at Close. A nack leaves its offset
-// uncommitted, and with it every later offset of that partition: the partition is redelivered
-// from the nacked message after a restart or after a rebalance that moves it. Commits refused
-// because of a rebalance keep their offsets pending for the next try, and the next owner of a
-// revoked partition re-reads from the last committed offset. Read blocks while MaxInFlight
-// messages are pending.
+// Delivery is at-least-once. Every fetched message is pending until its AckFunc is called. Per
+// partition, only the offset after the longest prefix of fetched messages that are all acked
+// is committed, through the generation that assigned the partition (so Kafka refuses it once
+// the generation is over), every CommitInterval, when the generation ends and at Close. A nack
+// leaves its offset uncommitted, and with it every later offset of that partition.
 //
-// Connect, Read and Close may be called from different goroutines; Read is not called
-// concurrently with itself. AckFuncs may be called from any goroutine.
+// When a generation ends the source stops fetching its partitions and drops the messages it
+// fetched but had not handed to Read. It then waits, for at most half the smaller of
+// SessionTimeout and RebalanceTimeout, for the messages Read returned to be acked or nacked,
+// commits the acked prefix of each partition, and forgets the generation: acks that arrive
+// later only free their in-flight slot, and nothing of that generation is committed again. The
+// partition's next owner (this member or another) reads from the committed offset, so what
+// was still in flight is read again: duplicates, never gaps. Close commits without waiting.
+//
+// Read blocks while MaxInFlight messages are pending. Connect, Read and Close may be called
+// from different goroutines; Read is not called concurrently with itself. AckFuncs, Connected
+// and Owns may be called from any goroutine.
 type Kafka struct {
 	opts    KafkaOptions
 	logger  *slog.Logger
@@ -66,7 +80,10 @@ type Kafka struct {
 	sess *kafkaSession
 }
 
-var _ pipeline.Source = (*Kafka)(nil)
+var (
+	_ pipeline.Source             = (*Kafka)(nil)
+	_ pipeline.ConnectionReporter = (*Kafka)(nil)
+)
 
 // NewKafka validates opts, applies defaults and returns an unconnected source. m may be nil
 // (metrics are then kept unregistered).
@@ -99,30 +116,41 @@ func validateKafkaOptions(o *KafkaOptions) error {
 	if o.MinBytes < 0 || o.MaxBytes < 0 || o.MaxInFlight < 0 || o.CommitInterval < 0 {
 		return errors.New("negative min bytes, max bytes, max in flight or commit interval")
 	}
-	if o.CommitInterval == 0 {
-		o.CommitInterval = defaultCommitInterval
+	if o.HeartbeatInterval < 0 || o.SessionTimeout < 0 || o.RebalanceTimeout < 0 || o.JoinGroupBackoff < 0 || o.PartitionWatchInterval < 0 {
+		return errors.New("negative consumer-group timing")
 	}
-	if o.MaxInFlight == 0 {
-		o.MaxInFlight = defaultMaxInFlight
-	}
-	if o.MaxWait == 0 {
-		o.MaxWait = defaultMaxWait
-	}
-	if o.MaxBytes == 0 {
-		o.MaxBytes = defaultMaxBytes
-	}
-	if o.MinBytes == 0 {
-		o.MinBytes = 1
-	}
+	setDefault(&o.CommitInterval, defaultCommitInterval)
+	setDefault(&o.MaxInFlight, defaultMaxInFlight)
+	setDefault(&o.MaxWait, defaultMaxWait)
+	setDefault(&o.MaxBytes, defaultMaxBytes)
+	setDefault(&o.MinBytes, 1)
+	setDefault(&o.HeartbeatInterval, defaultHeartbeatInterval)
+	setDefault(&o.SessionTimeout, defaultSessionTimeout)
+	setDefault(&o.RebalanceTimeout, defaultRebalanceTimeout)
+	setDefault(&o.JoinGroupBackoff, defaultJoinGroupBackoff)
+	setDefault(&o.PartitionWatchInterval, defaultPartitionWatchInterval)
 	if o.MinBytes > o.MaxBytes {
 		return fmt.Errorf("min bytes %d exceeds max bytes %d", o.MinBytes, o.MaxBytes)
 	}
 	return nil
 }
 
-// Connect checks the cluster (bad credentials and missing topics are fatal) and joins the
-// group. ctx bounds the check only; the group join continues in the background. Connect on a
-// connected source does nothing.
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// drainTimeout bounds how long a generation that ended waits for its messages to be settled
+// before it commits: the member sends no heartbeats meanwhile, and must rejoin before the
+// coordinator gives up on it (the session timeout) or on the rebalance (the rebalance timeout).
+func (o *KafkaOptions) drainTimeout() time.Duration {
+	return min(o.SessionTimeout, o.RebalanceTimeout) / 2
+}
+
+// Connect checks the cluster (bad credentials and missing topics are fatal) and starts joining
+// the group. ctx bounds the check only; the group is joined in the background, and Connected
+// reports false until the first generation. Connect on a connected source does nothing.
 func (k *Kafka) Connect(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -132,11 +160,11 @@ func (k *Kafka) Connect(ctx context.Context) error {
 	if err := k.checkCluster(ctx); err != nil {
 		return err
 	}
-	reader, err := k.newReader()
+	s, err := newKafkaSession(k.opts, k.logger, k.metrics)
 	if err != nil {
 		return fmt.Errorf("%w: kafka source %q: %w", pipeline.ErrFatal, k.opts.Pipeline, err)
 	}
-	k.sess = newKafkaSession(reader, k.opts, k.logger, k.metrics)
+	k.sess = s
 	return nil
 }
 
@@ -164,44 +192,16 @@ func fatalIf(fatal bool, err error) error {
 	return err
 }
 
-func (k *Kafka) newReader() (*kafka.Reader, error) {
-	dialer, err := k.opts.Conn.Dialer()
-	if err != nil {
-		return nil, err
-	}
-	start := kafka.FirstOffset
-	if k.opts.StartOffset == "latest" {
-		start = kafka.LastOffset
-	}
-	logger := k.logger
-	return kafka.NewReader(kafka.ReaderConfig{
-		Brokers:           k.opts.Conn.Brokers,
-		GroupID:           k.opts.GroupID,
-		GroupTopics:       k.opts.Topics,
-		Dialer:            dialer,
-		MinBytes:          k.opts.MinBytes,
-		MaxBytes:          k.opts.MaxBytes,
-		MaxWait:           k.opts.MaxWait,
-		StartOffset:       start,
-		CommitInterval:    0, // synchronous: the committer needs each commit's result
-		HeartbeatInterval: k.opts.HeartbeatInterval,
-		SessionTimeout:    k.opts.SessionTimeout,
-		RebalanceTimeout:  k.opts.RebalanceTimeout,
-		JoinGroupBackoff:  k.opts.JoinGroupBackoff,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			logger.Warn("kafka reader: " + fmt.Sprintf(msg, args...))
-		}),
-	}), nil
-}
-
 func (k *Kafka) session() *kafkaSession {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.sess
 }
 
-// Read blocks until a message is fetched, ctx is done, or the source is closed or loses the
-// group (ErrNotConnected). It also blocks while MaxInFlight messages are pending.
+// Read blocks until a message is fetched, ctx is done, the source is closed
+// (ErrNotConnected), or the group failed in a way retrying cannot fix (ErrFatal: credentials
+// or authorization refused). It also blocks while MaxInFlight messages are pending, and while
+// the member has no partitions (between generations, or more members than partitions).
 func (k *Kafka) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
 	s := k.session()
 	if s == nil {
@@ -214,10 +214,27 @@ func (k *Kafka) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, 
 	return msg, ack, nil
 }
 
-// Close stops fetching, commits every offset whose messages are all acked (bounded by ctx),
-// leaves the group and closes the reader. Messages still pending are redelivered to the next
-// owner of their partition. Close is idempotent; a later Connect starts a new session.
-func (k *Kafka) Close(ctx context.Context) error {
+// Connected reports whether the member is in the group: true from its first generation until
+// a join fails (coordinator unreachable, member evicted), and again once it has rejoined. A
+// rebalance in progress does not count as disconnected.
+func (k *Kafka) Connected() bool {
+	s := k.session()
+	return s != nil && s.joined.Load()
+}
+
+// Owns reports whether this member owns topic/partition in the group's current generation.
+// Between generations it owns nothing.
+func (k *Kafka) Owns(topic string, partition int) bool {
+	s := k.session()
+	return s != nil && s.owns(topicPartition{topic, partition})
+}
+
+// Close stops fetching, commits every offset whose messages are all acked, leaves the group
+// and closes the readers. It does not wait for pending messages: they are redelivered to the
+// next owner of their partition. The commit and the leave are bounded by the group protocol's
+// request timeout (5s each), not by ctx; a join in progress is finished first (up to
+// RebalanceTimeout). Close is idempotent; a later Connect starts a new membership.
+func (k *Kafka) Close(context.Context) error {
 	k.mu.Lock()
 	s := k.sess
 	k.sess = nil
@@ -225,178 +242,8 @@ func (k *Kafka) Close(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
-	if err := s.close(ctx); err != nil {
+	if err := s.close(); err != nil {
 		return fmt.Errorf("kafka source %q: %w", k.opts.Pipeline, err)
 	}
 	return nil
-}
-
-// kafkaSession is one reader's lifetime: from Connect to Close.
-type kafkaSession struct {
-	reader   *kafka.Reader
-	tracker  *offsetTracker
-	slots    chan struct{} // one element per pending message
-	interval time.Duration
-	logger   *slog.Logger
-	metrics  kafkaPipelineMetrics
-
-	stop      chan struct{} // closed by close: stops reads and the committer
-	committed chan struct{} // closed when the committer has exited
-}
-
-func newKafkaSession(r *kafka.Reader, o KafkaOptions, logger *slog.Logger, m kafkaPipelineMetrics) *kafkaSession {
-	s := &kafkaSession{
-		reader:    r,
-		tracker:   newOffsetTracker(),
-		slots:     make(chan struct{}, o.MaxInFlight),
-		interval:  o.CommitInterval,
-		logger:    logger,
-		metrics:   m,
-		stop:      make(chan struct{}),
-		committed: make(chan struct{}),
-	}
-	go s.commitLoop()
-	return s
-}
-
-func (s *kafkaSession) read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
-	case <-s.stop:
-		return nil, nil, pipeline.ErrNotConnected
-	}
-	m, err := s.reader.FetchMessage(ctx)
-	if err != nil {
-		<-s.slots
-		return nil, nil, s.fetchError(ctx, err)
-	}
-	receivedAt := time.Now()
-	a := &kafkaAck{sess: s, part: s.tracker.add(m.Topic, m.Partition, m.Offset), offset: m.Offset}
-	s.metrics.fetched.Inc()
-	s.metrics.pending.Inc()
-	return &pipeline.Message{
-		Key:        m.Key,
-		Value:      m.Value,
-		Headers:    convertHeaders(m.Headers),
-		Topic:      m.Topic,
-		Partition:  m.Partition,
-		Offset:     m.Offset,
-		Time:       m.Time,
-		ReceivedAt: receivedAt,
-	}, a.ack, nil
-}
-
-func (s *kafkaSession) fetchError(ctx context.Context, err error) error {
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case errors.Is(err, io.EOF):
-		return pipeline.ErrNotConnected
-	case kafkautil.IsAuthError(err):
-		return fmt.Errorf("%w: %w: %w", pipeline.ErrFatal, kafkautil.ErrAuth, err)
-	default:
-		return fmt.Errorf("%w: fetch: %w", pipeline.ErrNotConnected, err)
-	}
-}
-
-func convertHeaders(hs []kafka.Header) []pipeline.Header {
-	if len(hs) == 0 {
-		return nil
-	}
-	out := make([]pipeline.Header, len(hs))
-	for i, h := range hs {
-		out[i] = pipeline.Header{Key: h.Key, Value: h.Value}
-	}
-	return out
-}
-
-// kafkaAck is the ack state of one fetched message.
-type kafkaAck struct {
-	sess   *kafkaSession
-	part   *partitionOffsets
-	offset int64
-	called atomic.Bool
-}
-
-// ack marks the message done (err == nil) or leaves it pending for redelivery (err != nil),
-// and frees its in-flight slot.
-func (a *kafkaAck) ack(_ context.Context, err error) error {
-	if a.called.Swap(true) {
-		return ErrAckedTwice
-	}
-	if err == nil {
-		a.sess.tracker.done(a.part, a.offset)
-	}
-	a.sess.metrics.pending.Dec()
-	<-a.sess.slots
-	return nil
-}
-
-func (s *kafkaSession) commitLoop() {
-	defer close(s.committed)
-	ticker := time.NewTicker(s.interval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-ticker.C:
-			ctx, cancel := context.WithTimeout(context.Background(), s.interval+5*time.Second)
-			if err := s.commit(ctx); err != nil {
-				s.logCommitError(err)
-			}
-			cancel()
-		}
-	}
-}
-
-// commit commits every partition's commit position that moved. On failure the positions stay
-// pending and the next commit retries them.
-func (s *kafkaSession) commit(ctx context.Context) error {
-	positions := s.tracker.commitable()
-	if len(positions) == 0 {
-		return nil
-	}
-	msgs := make([]kafka.Message, len(positions))
-	for i, c := range positions {
-		// CommitMessages commits Offset+1: hand it the last done message.
-		msgs[i] = kafka.Message{Topic: c.part.tp.topic, Partition: c.part.tp.partition, Offset: c.offset - 1}
-	}
-	if err := s.reader.CommitMessages(ctx, msgs...); err != nil {
-		s.metrics.commitErrors.Inc()
-		if isRebalanceError(err) {
-			s.metrics.commitRebalance.Inc()
-		} else {
-			s.metrics.commitError.Inc()
-		}
-		return fmt.Errorf("commit offsets: %w", err)
-	}
-	s.metrics.commitOK.Inc()
-	s.tracker.committed(positions)
-	return nil
-}
-
-func (s *kafkaSession) logCommitError(err error) {
-	if isRebalanceError(err) {
-		s.logger.Info("offset commit refused during a rebalance; offsets stay pending", "err", err)
-		return
-	}
-	s.logger.Warn("offset commit failed; offsets stay pending", "err", err)
-}
-
-func isRebalanceError(err error) bool {
-	return errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) ||
-		errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, kafka.NotCoordinatorForGroup)
-}
-
-// close stops reads and the committer, commits what is done (bounded by ctx) and closes the
-// reader, which leaves the group.
-func (s *kafkaSession) close(ctx context.Context) error {
-	close(s.stop)
-	<-s.committed
-	commitErr := s.commit(ctx)
-	closeErr := s.reader.Close()
-	return errors.Join(commitErr, closeErr)
 }

@@ -35,7 +35,7 @@ func TestKafkaSourceOnEachBroker(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := k.session().commit(ctx); err != nil {
+		if err := k.session().commitNow(ctx); err != nil {
 			t.Fatalf("commit: %v", err)
 		}
 		if got := kafkatest.CommittedOffsets(t, brokers, group, topic)[0]; got != 2 {

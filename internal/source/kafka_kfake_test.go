@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -105,4 +106,22 @@ func committedOffsets(t *testing.T, conn kafkautil.Conn, group, topic string, pa
 		out[p.Partition] = p.CommittedOffset
 	}
 	return out
+}
+
+// commitNow commits the acked prefix of every partition through the current generation, as
+// the committer does every CommitInterval.
+func (s *kafkaSession) commitNow(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		g := s.current
+		s.mu.Unlock()
+		if g != nil {
+			return g.commit(g.commitable())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no generation to commit through: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

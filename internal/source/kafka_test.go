@@ -24,12 +24,7 @@ func newConnected(t *testing.T, opts KafkaOptions) *Kafka {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := k.Connect(ctx); err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = k.Close(context.Background()) })
+	connect(t, k)
 	return k
 }
 
@@ -105,7 +100,7 @@ func TestKafkaSourceCommitsContiguousPrefix(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := k.session().commit(ctx); err != nil {
+		if err := k.session().commitNow(ctx); err != nil {
 			t.Fatalf("commit: %v", err)
 		}
 		if got := committedOffsets(t, conn, "g-prefix", "in", 1)[0]; got != want {
