@@ -49,7 +49,7 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 				if r.Ready() {
 					return true, ""
 				}
-				return false, "source or sink not connected, or the stream-sea websocket is down (see the logs, seabridge_pipeline_up and seabridge_streamsea_ws_connected)"
+				return false, "source or sink not connected, the stream-sea websocket down, or the Kafka consumer group not joined (see the logs, seabridge_pipeline_up, seabridge_streamsea_ws_connected and seabridge_kafka_group_join_errors_total)"
 			}}
 		}
 		if a.http, err = observe.NewServer(observe.ServerOptions{Listen: cfg.HTTP.Listen, Gatherer: reg, Checks: checks}, logger); err != nil {
