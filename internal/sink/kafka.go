@@ -55,9 +55,11 @@ type KafkaOptions struct {
 // partitioned by key hash; records without a key are spread round robin.
 //
 // Write is synchronous: it returns nil once every record is acknowledged with the configured
-// acks. When some records fail, the whole batch is reported failed and the runner writes it
-// again, so records that did succeed are duplicated (at-least-once). Connect, Write and Close
-// must not be called concurrently.
+// acks. When some records fail, the batch is reported failed and the runner writes it again;
+// the records that were acknowledged are not produced again (see Write). A write that failed
+// as a whole (a timeout, a lost connection) may still have succeeded on the broker, so Kafka
+// may hold duplicates (at-least-once). Connect, Write and Close must not be called
+// concurrently.
 type Kafka struct {
 	opts    KafkaOptions
 	logger  *slog.Logger
@@ -72,6 +74,12 @@ type Kafka struct {
 	writes  uint64                // Write calls so far
 	records []kafka.Message
 	index   []int // index into the batch of each of records
+
+	// The batch of the last Write that failed transiently, and which of its records were
+	// acknowledged, so that writing it again skips them (see Write).
+	pending []*pipeline.Message
+	acked   []bool
+	attempt writeAttempt
 
 	// Header values shared by records: the writer only reads them.
 	instance    []byte

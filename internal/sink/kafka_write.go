@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,34 +17,76 @@ import (
 // acknowledged; a *pipeline.PoisonError when the records it names can never be written (too
 // large, invalid, or routed to a topic that stayed missing over several Writes) and all the
 // others were written; an error wrapping pipeline.ErrFatal on authentication or authorization
-// failure; pipeline.ErrNotConnected before Connect; any other error is transient and means the
-// whole batch must be written again.
+// failure; pipeline.ErrNotConnected before Connect; any other error is transient: the batch is
+// not all written, and the runner writes it again.
+//
+// When some records of a batch were acknowledged and others failed, the sink remembers which:
+// a Write of the same batch again (the same messages, as the runner retries after a transient
+// error) produces only those not yet acknowledged, so that a partial failure duplicates
+// nothing. Records retried that way land after the records of their partition that did get
+// through, as they would on a whole retry.
 func (k *Kafka) Write(ctx context.Context, batch []*pipeline.Message) error {
 	if k.writer == nil {
 		return fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, pipeline.ErrNotConnected)
 	}
 	start := time.Now()
+	k.resume(batch)
+	k.attempt = writeAttempt{}
 	err := k.write(ctx, batch)
 	k.metrics.duration.Observe(time.Since(start).Seconds())
+	k.metrics.written.Add(float64(k.attempt.written))
+	k.metrics.errors.Add(float64(k.attempt.failed))
 	var poison *pipeline.PoisonError
 	switch {
-	case err == nil:
-		k.metrics.written.Add(float64(len(batch)))
-	case errors.As(err, &poison):
-		k.metrics.written.Add(float64(len(batch) - len(poison.Errs)))
-		k.metrics.errors.Add(float64(len(poison.Errs)))
+	case err == nil, errors.As(err, &poison):
+		k.forget()
 		return err
-	default:
-		k.metrics.errors.Add(float64(len(batch)))
-		return fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, err)
+	case errors.Is(err, pipeline.ErrFatal):
+		k.forget()
 	}
-	return nil
+	return fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, err)
+}
+
+// writeAttempt counts the records of one Write: acknowledged, and failed (poison included).
+type writeAttempt struct {
+	written, failed int
+}
+
+// resume keeps what is known of batch when it is the batch of the previous Write (the same
+// messages in the same order), and starts afresh otherwise.
+func (k *Kafka) resume(batch []*pipeline.Message) {
+	same := len(batch) == len(k.pending)
+	for i := 0; same && i < len(batch); i++ {
+		same = batch[i] == k.pending[i]
+	}
+	if same {
+		return
+	}
+	k.pending = append(k.pending[:0], batch...)
+	k.acked = append(k.acked[:0], make([]bool, len(batch))...)
+}
+
+// forget drops the batch state once the batch is settled.
+func (k *Kafka) forget() {
+	clear(k.pending)
+	k.pending, k.acked = k.pending[:0], k.acked[:0]
+}
+
+// ack records that the record of batch index i is acknowledged.
+func (k *Kafka) ack(i int) {
+	k.acked[i] = true
+	k.attempt.written++
 }
 
 func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
 	k.writes++
 	poison, err := k.prepare(ctx, batch)
 	if err != nil {
+		for _, done := range k.acked {
+			if !done {
+				k.attempt.failed++
+			}
+		}
 		return err
 	}
 	if len(k.records) > 0 {
@@ -53,13 +96,14 @@ func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
 		}
 	}
 	if len(poison) > 0 {
+		k.attempt.failed += len(poison)
 		return &pipeline.PoisonError{Errs: poison}
 	}
 	return nil
 }
 
-// prepare fills k.records and k.index with the records to write, and returns the messages
-// rejected before writing.
+// prepare fills k.records and k.index with the records to write (those not acknowledged by an
+// earlier Write of the same batch), and returns the messages rejected before writing.
 func (k *Kafka) prepare(ctx context.Context, batch []*pipeline.Message) (map[int]error, error) {
 	k.records, k.index = k.records[:0], k.index[:0]
 	var poison map[int]error
@@ -70,6 +114,9 @@ func (k *Kafka) prepare(ctx context.Context, batch []*pipeline.Message) (map[int
 		poison[i] = err
 	}
 	for i, m := range batch {
+		if k.acked[i] {
+			continue
+		}
 		topic := m.TargetTopic
 		if topic == "" {
 			topic = k.opts.Topic
@@ -178,25 +225,35 @@ func recordSize(r *kafka.Message) int64 {
 	return n
 }
 
-// settle maps the result of WriteMessages: records rejected for a reason that is permanent for
-// them are written again one by one to tell the bad ones from the good ones that shared their
-// produce request. It returns poison (which may be nil) with the bad ones added.
+// settle maps the result of WriteMessages and records which records were acknowledged.
+// Records rejected for a reason that is permanent for them are written again one by one to
+// tell the bad ones from the good ones that shared their produce request. It returns poison
+// (which may be nil) with the bad ones added, and an error when some records failed for a
+// transient reason (the others are recorded as acknowledged).
 func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (map[int]error, error) {
 	if werr == nil {
+		for _, i := range k.index {
+			k.ack(i)
+		}
 		return poison, nil
 	}
 	var perRecord kafka.WriteErrors
 	if !errors.As(werr, &perRecord) || len(perRecord) != len(k.records) {
+		k.attempt.failed += len(k.records)
 		return poison, k.classify(werr)
 	}
 	var retry []int
+	var transient error
+	failed := 0
 	for j, err := range perRecord {
 		switch {
 		case err == nil:
+			k.ack(k.index[j])
 		case isPermanent(err):
 			retry = append(retry, j)
 		default:
-			return poison, k.classify(err)
+			failed++
+			transient = cmp.Or(transient, err)
 		}
 	}
 	for _, j := range retry {
@@ -207,11 +264,18 @@ func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (m
 		}
 		switch {
 		case err == nil:
+			k.ack(k.index[j])
 		case isPermanent(err):
 			poison = addPoison(poison, k.index[j], fmt.Errorf("kafka rejected the record: %w", err))
 		default:
-			return poison, k.classify(err)
+			failed++
+			transient = cmp.Or(transient, err)
 		}
+	}
+	if transient != nil {
+		k.attempt.failed += failed
+		return poison, fmt.Errorf("%d of %d record(s) not acknowledged, the others are and will not be written again: %w",
+			failed, len(k.records), k.classify(transient))
 	}
 	return poison, nil
 }
