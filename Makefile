@@ -1,6 +1,6 @@
 # make test is the whole suite, as CI runs it (.ci/run); see scripts/test.sh for its stages.
 
-.PHONY: test test-unit fuzz test-kafka conformance test-deploy kafka-start kafka-stop build bench microbench dev
+.PHONY: spool-compare test test-unit fuzz test-kafka conformance test-deploy kafka-start kafka-stop build bench microbench dev
 
 test:
 	scripts/test.sh
@@ -41,6 +41,10 @@ bench:
 	else \
 		echo "make bench: Apache Kafka did not start (scripts/kafka.sh); skipping the real-Kafka run"; \
 	fi
+
+# The spool's storage against embedded stores (docs/operations.md): a module of its own.
+spool-compare:
+	cd test/spoolcompare && go run .
 
 # Go micro-benchmarks of the hot-path pieces (validator, frame codec, runner, sinks, mapping).
 microbench:
