@@ -14,7 +14,9 @@ type batch struct {
 	recs    []*ackRecord
 	poison  []poisoned
 	bytes   int
-	sources int // source messages whose ack record was created for this batch
+	sources int    // source messages whose ack record was created for this batch
+	lane    int    // the lane of every message in the batch (see writeQueue)
+	seq     uint64 // put order in the writeQueue
 }
 
 func (b *batch) empty() bool { return len(b.msgs) == 0 && len(b.poison) == 0 }
@@ -34,7 +36,7 @@ func (b *batch) reset() {
 	clear(b.recs)
 	clear(b.poison)
 	b.msgs, b.recs, b.poison = b.msgs[:0], b.recs[:0], b.poison[:0]
-	b.bytes, b.sources = 0, 0
+	b.bytes, b.sources, b.lane, b.seq = 0, 0, 0, 0
 }
 
 func messageBytes(m *Message) int { return len(m.Key) + len(m.Value) }

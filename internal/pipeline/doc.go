@@ -5,18 +5,24 @@
 // # Runner lifecycle
 //
 // Run connects the sink, then the source, retrying with backoff (errors wrapping ErrFatal stop
-// it). It then runs two goroutines: a reader (Read, Map, batch) and a writer (Sink.Write),
-// connected by a FIFO channel of at most MaxInFlightBatches batches, so the order of each
-// source is preserved and reading slows to the pace of the sink.
+// it). It then runs a reader goroutine (Read, Map, batch) and MaxInFlightWrites writer
+// goroutines (Sink.Write, default one), connected by a queue of at most MaxInFlightBatches
+// batches per writer, so reading slows to the pace of the sink. With one writer the batches
+// are written in the order they were cut. With several, the reader cuts batches per lane (the
+// messages of one source partition, Topic and Partition, always share a lane), and a lane's
+// batches are written one at a time, in order: the order of each partition is preserved while
+// batches of different lanes are written concurrently and may complete in any order.
 //
 // The reader flushes a batch when it reaches BatchSize messages or BatchBytes key+value bytes,
-// or Linger after its first message (Read is called with a context that expires then). A
+// and every lane's batch Linger after the first message that found all lanes empty (Read is
+// called with a context that expires then). A
 // mapper error makes the message poison; an empty mapper result acks it at once (filtered); a
 // result of N messages acks the source message once all N are written or dead-lettered. Read
 // returning ErrNotConnected makes the reader call Source.Connect again, with backoff.
 //
-// The writer retries a failed Write with the same batch, never skipping or reordering;
-// ErrNotConnected makes it call Sink.Connect first. Between tries (of writes and connects) it
+// A writer retries a failed Write with the same batch, never skipping or reordering;
+// ErrNotConnected makes it call Sink.Connect first (one writer reconnects; the others wait
+// for it). A fatal error of one writer stops the others. Between tries (of writes and connects) it
 // waits its backoff, or exactly the delay an error implementing RetryDelayer asks for. A *PoisonError acks the messages written
 // and routes the named ones, with the mapper's poison, to the DeadLetter (retried until
 // durable), or, without one, drops them (OnPoisonDrop) or stops the runner (OnPoisonStop).

@@ -1,30 +1,48 @@
 package pipeline
 
-import "context"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
 
 // flow is the state shared by one Run's reader and writer goroutines.
 type flow struct {
 	r          *Runner
-	batches    chan *batch   // reader -> writer, FIFO; closed by the reader when it stops
-	writerDone chan struct{} // closed when the writer stops
+	queue      *writeQueue   // reader -> writers; closed by the reader when it stops
+	writers    int           // writer goroutines, MaxInFlightWrites
+	writerDone chan struct{} // closed when every writer has stopped
 	pool       *batchPool
 	ackCtx     context.Context // never cancelled: acks and nacks must reach the source
+	abortWrite func()          // cancels the writers' context: one of them failed fatally
 
-	// Writer-owned.
-	dlMsgs         []*Message
-	dlReasons      []error
-	dlRecs         []*ackRecord
-	shutdownNacked int
+	// sinkMu serialises reconnecting the sink; sinkGen counts the reconnects, so that a
+	// writer whose write failed during another writer's reconnect does not reconnect again.
+	sinkMu  sync.Mutex
+	sinkGen atomic.Uint64
+
+	// dlMu serialises the dead-letter path (the DeadLetter is never called concurrently)
+	// and guards its scratch slices.
+	dlMu      sync.Mutex
+	dlMsgs    []*Message
+	dlReasons []error
+	dlRecs    []*ackRecord
+
+	shutdownNacked atomic.Int64
 }
 
-func newFlow(r *Runner, ackCtx context.Context) *flow {
-	n := r.opts.MaxInFlightBatches
+func newFlow(r *Runner, ackCtx context.Context, abortWrite func()) *flow {
+	writers := r.opts.MaxInFlightWrites
+	lanes := laneCount(writers)
+	queued := r.opts.MaxInFlightBatches * writers
 	return &flow{
 		r:          r,
-		batches:    make(chan *batch, n),
+		queue:      newWriteQueue(lanes, queued),
+		writers:    writers,
 		writerDone: make(chan struct{}),
-		pool:       newBatchPool(n+2, r.opts.BatchSize),
+		pool:       newBatchPool(lanes+queued+writers+2, r.opts.BatchSize),
 		ackCtx:     ackCtx,
+		abortWrite: abortWrite,
 	}
 }
 
@@ -65,10 +83,10 @@ func (f *flow) ackFailed(err error) {
 	f.r.log.Warn("source failed to record an ack", "err", err)
 }
 
-// nackQueued nacks the batches left in the channel once both goroutines have stopped (the
-// writer stopped early on a fatal error).
+// nackQueued nacks the batches left in the queue once the reader and the writers have
+// stopped (a writer stopped early on a fatal error).
 func (f *flow) nackQueued(cause error) {
-	for b := range f.batches {
+	for _, b := range f.queue.drain() {
 		f.nackBatch(b, cause)
 	}
 }

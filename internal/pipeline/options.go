@@ -27,6 +27,8 @@ const (
 	DefaultBatchBytes         = 1 << 20
 	DefaultLinger             = 5 * time.Millisecond
 	DefaultMaxInFlightBatches = 2
+	DefaultMaxInFlightWrites  = 1
+	MaxMaxInFlightWrites      = 64
 	DefaultShutdownTimeout    = 30 * time.Second
 )
 
@@ -77,8 +79,16 @@ type Options struct {
 	BatchSize  int           // messages per sink write; default 500
 	BatchBytes int           // key+value bytes per sink write; default 1 MiB
 	Linger     time.Duration // flush a partial batch this long after its first message; default 5ms
-	// MaxInFlightBatches bounds the batches queued between reader and writer; default 2.
+	// MaxInFlightBatches bounds the batches queued between the reader and the writers, per
+	// writer; default 2.
 	MaxInFlightBatches int
+	// MaxInFlightWrites is how many Sink.Write calls may run at once; default 1. Above 1 the
+	// Sink's Write must be safe for concurrent use, and the reader cuts batches per lane:
+	// every message of one source partition (the same Topic and Partition) goes to the same
+	// lane, and a lane has at most one batch being written, taken in the order it was cut. So
+	// a batch never overtakes an earlier batch holding messages of the same partition, and
+	// the writes in flight are at most the number of partitions that have messages.
+	MaxInFlightWrites int
 	// ShutdownTimeout bounds the drain after the Run context is cancelled; default 30s.
 	ShutdownTimeout time.Duration
 	Retry           backoff.Policy // sink writes, dead-lettering and (re)connects
@@ -103,6 +113,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxInFlightBatches <= 0 {
 		o.MaxInFlightBatches = DefaultMaxInFlightBatches
 	}
+	if o.MaxInFlightWrites <= 0 {
+		o.MaxInFlightWrites = DefaultMaxInFlightWrites
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
@@ -126,6 +139,9 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: pipeline %q: no source", ErrInvalidOptions, o.Name)
 	case o.Sink == nil:
 		return fmt.Errorf("%w: pipeline %q: no sink", ErrInvalidOptions, o.Name)
+	case o.MaxInFlightWrites > MaxMaxInFlightWrites:
+		return fmt.Errorf("%w: pipeline %q: max in-flight writes %d is above %d", ErrInvalidOptions,
+			o.Name, o.MaxInFlightWrites, MaxMaxInFlightWrites)
 	case o.OnPoison != OnPoisonStop && o.OnPoison != OnPoisonDrop:
 		return fmt.Errorf("%w: pipeline %q: on_poison %q is not %q or %q", ErrInvalidOptions,
 			o.Name, o.OnPoison, OnPoisonStop, OnPoisonDrop)

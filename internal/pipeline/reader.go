@@ -8,11 +8,16 @@ import (
 	"github.com/seabridge/seabridge/internal/backoff"
 )
 
-// reader is the state of the reader goroutine: the batch being filled and its linger context.
+// reader is the state of the reader goroutine: the batch being filled in each lane and the
+// linger context.
 type reader struct {
 	*flow
-	cur        *batch
-	linger     context.Context // done Linger after cur's first message; nil while cur is empty
+	cur   []*batch // the batch being filled, per lane
+	open  int      // lanes whose batch is not empty
+	lanes laneHasher
+	// linger is done Linger after the first message that found every lane empty; nil while
+	// every lane is empty. When it expires every lane is flushed.
+	linger     context.Context
 	stopLinger context.CancelFunc
 	in         int // source messages read since the last flush
 	filtered   int
@@ -20,12 +25,22 @@ type reader struct {
 	reconnected bool
 }
 
+func newReader(f *flow) *reader {
+	rd := &reader{flow: f, cur: make([]*batch, len(f.queue.lanes))}
+	rd.lanes.lanes = uint32(len(rd.cur))
+	for i := range rd.cur {
+		rd.cur[i] = f.pool.get()
+		rd.cur[i].lane = i
+	}
+	return rd
+}
+
 // read reads, maps and batches until ctx is done or the source fails fatally. Once ctx is
 // done it reads no more, except from an IntakeStopper, which it drains within drainCtx (the
-// shutdown budget). It flushes its partial batch and closes f.batches before returning.
+// shutdown budget). It flushes its partial batches and closes the queue before returning.
 func (f *flow) read(ctx, drainCtx context.Context) error {
-	rd := &reader{flow: f, cur: f.pool.get()}
-	defer close(f.batches)
+	rd := newReader(f)
+	defer f.queue.close()
 	defer rd.flush()
 	src := f.r.opts.Source
 	bo := backoff.New(f.r.opts.Retry)
@@ -114,12 +129,13 @@ func (rd *reader) recover(ctx context.Context, err error, bo *backoff.Backoff) e
 	}
 }
 
-// accept maps one source message and adds its outputs to the current batch.
+// accept maps one source message and adds its outputs to the current batch of its lane.
 func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 	rd.in++
+	lane := rd.lanes.lane(msg)
 	mapper := rd.r.opts.Mapper
 	if mapper == nil {
-		rd.addSource(ctx, newAckRecord(ack, 1), msg)
+		rd.addSource(ctx, lane, newAckRecord(ack, 1), msg)
 		return
 	}
 	outs, err := mapper.Map(ctx, msg)
@@ -127,44 +143,49 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 	case err != nil:
 		rd.r.countError(stageMap)
 		rec := newAckRecord(ack, 1)
-		rd.startBatch(ctx)
-		rd.cur.sources++
-		rd.cur.addPoison(msg, rec, err)
+		rd.startBatch(ctx, lane)
+		rd.cur[lane].sources++
+		rd.cur[lane].addPoison(msg, rec, err)
 	case len(outs) == 0:
 		rd.filtered++
 		if err := ack(rd.ackCtx, nil); err != nil {
 			rd.ackFailed(err)
 		}
 	default:
-		rd.addSource(ctx, newAckRecord(ack, len(outs)), outs...)
+		rd.addSource(ctx, lane, newAckRecord(ack, len(outs)), outs...)
 	}
 }
 
-// addSource adds the outputs of one source message, flushing whenever the batch is full.
-func (rd *reader) addSource(ctx context.Context, rec *ackRecord, outs ...*Message) {
+// addSource adds the outputs of one source message to lane, flushing the lane's batch
+// whenever it is full.
+func (rd *reader) addSource(ctx context.Context, lane int, rec *ackRecord, outs ...*Message) {
 	opts := &rd.r.opts
-	rd.cur.sources++
+	rd.cur[lane].sources++
 	for _, m := range outs {
-		if len(rd.cur.msgs) > 0 && rd.cur.bytes+messageBytes(m) > opts.BatchBytes {
-			rd.flush()
+		if b := rd.cur[lane]; len(b.msgs) > 0 && b.bytes+messageBytes(m) > opts.BatchBytes {
+			rd.flushLane(lane)
 		}
-		rd.startBatch(ctx)
-		rd.cur.add(m, rec)
-		if len(rd.cur.msgs) >= opts.BatchSize || rd.cur.bytes >= opts.BatchBytes {
-			rd.flush()
+		rd.startBatch(ctx, lane)
+		b := rd.cur[lane]
+		b.add(m, rec)
+		if len(b.msgs) >= opts.BatchSize || b.bytes >= opts.BatchBytes {
+			rd.flushLane(lane)
 		}
 	}
 }
 
-// startBatch arms the linger deadline when the current batch receives its first entry.
-func (rd *reader) startBatch(ctx context.Context) {
+// startBatch records that lane's batch is about to receive an entry: it counts the lane as
+// open if its batch was empty, and arms the linger deadline if every lane was empty.
+func (rd *reader) startBatch(ctx context.Context, lane int) {
+	if rd.cur[lane].empty() {
+		rd.open++
+	}
 	if rd.linger == nil {
 		rd.linger, rd.stopLinger = context.WithTimeout(ctx, rd.r.opts.Linger)
 	}
 }
 
-// flush publishes the read counters and hands the current batch to the writer, blocking
-// while the queue is full. If the writer has stopped, the batch is nacked instead.
+// flush publishes the read counters and hands every lane's batch to the writers.
 func (rd *reader) flush() {
 	r := rd.r
 	if rd.in > 0 {
@@ -177,21 +198,38 @@ func (rd *reader) flush() {
 		r.m.filtered.Add(float64(rd.filtered))
 		rd.filtered = 0
 	}
+	for lane := range rd.cur {
+		rd.flushLane(lane)
+	}
+	rd.disarmLinger()
+}
+
+func (rd *reader) disarmLinger() {
 	if rd.linger != nil {
 		rd.stopLinger()
 		rd.linger, rd.stopLinger = nil, nil
 	}
-	b := rd.cur
+}
+
+// flushLane hands lane's batch to the writers, blocking while the queue is full. If the
+// writers have stopped, the batch is nacked instead.
+func (rd *reader) flushLane(lane int) {
+	r := rd.r
+	b := rd.cur[lane]
 	if b.empty() {
 		return
 	}
+	if rd.open--; rd.open == 0 {
+		rd.disarmLinger()
+	}
 	r.c.inFlight.Add(int64(b.sources))
 	r.m.inFlight.Add(float64(b.sources))
-	select {
-	case rd.batches <- b:
-		rd.cur = rd.pool.get()
-	case <-rd.writerDone:
-		rd.nackBatch(b, ErrStopped)
-		b.reset()
+	if rd.queue.put(b) {
+		rd.cur[lane] = rd.pool.get()
+		rd.cur[lane].lane = lane
+		return
 	}
+	rd.nackBatch(b, ErrStopped)
+	b.reset()
+	b.lane = lane
 }

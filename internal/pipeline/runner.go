@@ -110,17 +110,22 @@ func (r *Runner) pump(ctx context.Context) error {
 	defer stopDraining()
 	writeCtx, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWriting()
-	f := newFlow(r, context.WithoutCancel(ctx))
+	f := newFlow(r, context.WithoutCancel(ctx), stopWriting)
 
 	readerDone := make(chan struct{})
-	var readErr, writeErr error
+	var readErr error
+	writeErrs := make([]error, f.writers)
 	go func() {
 		defer close(readerDone)
 		readErr = f.read(readCtx, drainCtx)
 	}()
+	var writers sync.WaitGroup
+	for i := range writeErrs {
+		writers.Go(func() { writeErrs[i] = f.write(writeCtx) })
+	}
 	go func() {
-		defer close(f.writerDone)
-		writeErr = f.write(writeCtx)
+		writers.Wait()
+		close(f.writerDone)
 	}()
 
 	select {
@@ -141,8 +146,8 @@ func (r *Runner) pump(ctx context.Context) error {
 	<-readerDone
 	f.nackQueued(ErrStopped)
 
-	err := errors.Join(writeErr, readErr)
-	if n := f.shutdownNacked; n > 0 && err == nil {
+	err := errors.Join(append(writeErrs, readErr)...)
+	if n := f.shutdownNacked.Load(); n > 0 && err == nil {
 		err = fmt.Errorf("%w after %v: %d message(s) nacked", ErrShutdownTimeout, r.opts.ShutdownTimeout, n)
 	}
 	return err

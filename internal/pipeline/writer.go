@@ -9,27 +9,33 @@ import (
 	"github.com/seabridge/seabridge/internal/backoff"
 )
 
-// write delivers the batches of f.batches in order until the channel is closed (nil) or a
-// batch fails fatally. Once ctx is done (the shutdown budget expired) it nacks what is left.
+// write is one writer goroutine: it delivers the batches it takes from the queue until the
+// queue is closed and empty (nil) or a batch fails fatally; then it stops the queue and the
+// other writers' writes. Batches of one lane are taken in order and one at a time. Once ctx is
+// done (the shutdown budget expired) it nacks what is left.
 func (f *flow) write(ctx context.Context) error {
-	for b := range f.batches {
-		if ctx.Err() != nil {
-			f.shutdownNacked += f.nackBatch(b, ErrShutdownTimeout)
-			f.pool.put(b)
-			continue
+	for {
+		b, ok := f.queue.take()
+		if !ok {
+			return nil
 		}
-		if err := f.deliver(ctx, b); err != nil {
-			if ctx.Err() != nil {
-				f.shutdownNacked += f.nackBatch(b, ErrShutdownTimeout)
-				f.pool.put(b)
-				continue
-			}
+		err := error(nil)
+		if ctx.Err() == nil {
+			err = f.deliver(ctx, b)
+		}
+		switch {
+		case ctx.Err() != nil:
+			f.shutdownNacked.Add(int64(f.nackBatch(b, ErrShutdownTimeout)))
+		case err != nil:
 			f.nackBatch(b, err)
+			f.queue.release(b)
+			f.queue.stop()
+			f.abortWrite()
 			return err
 		}
+		f.queue.release(b)
 		f.pool.put(b)
 	}
-	return nil
 }
 
 // deliver writes b to the sink (retrying), acks what was written, and routes the rejected
@@ -51,6 +57,8 @@ func (f *flow) deliver(ctx context.Context, b *batch) error {
 	if len(rejected) == 0 && len(b.poison) == 0 {
 		return nil
 	}
+	f.dlMu.Lock()
+	defer f.dlMu.Unlock()
 	f.collectPoison(b, rejected)
 	return f.routePoison(ctx)
 }
@@ -63,6 +71,7 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 	bo := backoff.New(r.opts.Retry)
 	reconnected := false
 	for {
+		gen := f.sinkGen.Load()
 		start := time.Now()
 		err := r.opts.Sink.Write(ctx, msgs)
 		r.m.writeDuration.Observe(time.Since(start).Seconds())
@@ -83,7 +92,7 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 				}
 			}
 			reconnected = true
-			if err := r.reconnect(ctx, sideSink, r.opts.Sink.Connect, err); err != nil {
+			if err := f.reconnectSink(ctx, gen, err); err != nil {
 				return err
 			}
 		default:
@@ -96,6 +105,22 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 		}
 		r.countRetry()
 	}
+}
+
+// reconnectSink connects the sink again after a write that started at reconnect generation
+// gen found it not connected, unless another writer reconnected it since.
+func (f *flow) reconnectSink(ctx context.Context, gen uint64, cause error) error {
+	f.sinkMu.Lock()
+	defer f.sinkMu.Unlock()
+	if f.sinkGen.Load() != gen {
+		return nil
+	}
+	r := f.r
+	if err := r.reconnect(ctx, sideSink, r.opts.Sink.Connect, cause); err != nil {
+		return err
+	}
+	f.sinkGen.Add(1)
+	return nil
 }
 
 // written records the messages of b that the sink accepted (all but rejected) and acks them.
@@ -130,6 +155,7 @@ func (f *flow) written(b *batch, rejected map[int]error) {
 }
 
 // collectPoison fills the dead-letter slices with the sink's rejects and the mapper's poison.
+// The caller holds dlMu until routePoison has returned.
 func (f *flow) collectPoison(b *batch, rejected map[int]error) {
 	f.dlMsgs, f.dlReasons, f.dlRecs = f.dlMsgs[:0], f.dlReasons[:0], f.dlRecs[:0]
 	for i := 0; i < len(b.msgs) && len(rejected) > 0; i++ {
