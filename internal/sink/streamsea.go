@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/seabridge/seabridge/internal/pipeline"
@@ -42,19 +43,25 @@ type StreamSeaOptions struct {
 
 // StreamSea is a pipeline.Sink that publishes to stream-sea over its REST API. Connect makes
 // sure the schema of the default stream is the configured one; Write validates, batches and
-// publishes. Connect, Write and Close are not called concurrently with one another, except
-// Close, which may be called at any time and any number of times.
+// publishes. Write is safe for concurrent use (the runner may have several publishes in
+// flight); Connect is not called concurrently with itself, and a Write concurrent with
+// Connect may fail with pipeline.ErrNotConnected. Close may be called at any time and any
+// number of times.
 type StreamSea struct {
 	opts    StreamSeaOptions
 	log     *slog.Logger
 	metrics *streamSeaPipelineMetrics
 
 	// Set by Connect, read by Write.
-	connected bool
-	validator *streamsea.Validator // nil: only the JSON-object check
+	connected atomic.Bool
+	validator atomic.Pointer[streamsea.Validator] // nil: only the JSON-object check
 	closed    atomic.Bool
 
-	// Scratch reused by Write.
+	scratch sync.Pool // *writeScratch, one per Write in progress
+}
+
+// writeScratch is the per-Write scratch: indexes of valid messages and payloads of a request.
+type writeScratch struct {
 	valid    []int
 	payloads [][]byte
 }
@@ -124,13 +131,13 @@ func (s *StreamSea) Connect(ctx context.Context) error {
 	if s.closed.Load() {
 		return fmt.Errorf("stream-sea sink of pipeline %q: connect after close", s.opts.Pipeline)
 	}
-	s.connected = false
+	s.connected.Store(false)
 	validator, err := s.ensureSchema(ctx)
 	if err != nil {
 		return err
 	}
-	s.validator = validator
-	s.connected = true
+	s.validator.Store(validator)
+	s.connected.Store(true)
 	return nil
 }
 

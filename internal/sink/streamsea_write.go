@@ -31,22 +31,28 @@ var errNotJSONObject = errors.New("payload is not a JSON object")
 // then, and a retried Write publishes them again: delivery is at least once. Rejected
 // credentials and other answers that retrying cannot fix are wrapped with pipeline.ErrFatal.
 func (s *StreamSea) Write(ctx context.Context, batch []*pipeline.Message) error {
-	if s.closed.Load() || !s.connected {
+	if s.closed.Load() || !s.connected.Load() {
 		return fmt.Errorf("stream-sea sink of pipeline %q: %w", s.opts.Pipeline, pipeline.ErrNotConnected)
 	}
+	sc, _ := s.scratch.Get().(*writeScratch)
+	if sc == nil {
+		sc = &writeScratch{}
+	}
+	defer s.scratch.Put(sc)
+	validator := s.validator.Load()
 	var poison map[int]error
 	for start := 0; start < len(batch); {
 		stream := s.target(batch[start])
 		end := start
-		s.valid = s.valid[:0]
+		sc.valid = sc.valid[:0]
 		for ; end < len(batch) && s.target(batch[end]) == stream; end++ {
-			if err := s.check(stream, batch[end].Value); err != nil {
+			if err := s.check(validator, stream, batch[end].Value); err != nil {
 				poison = addPoison(poison, end, err)
 				continue
 			}
-			s.valid = append(s.valid, end)
+			sc.valid = append(sc.valid, end)
 		}
-		if err := s.publishGroup(ctx, stream, batch, s.valid, &poison); err != nil {
+		if err := s.publishGroup(ctx, sc, stream, batch, sc.valid, &poison); err != nil {
 			return err
 		}
 		start = end
@@ -66,10 +72,10 @@ func (s *StreamSea) target(m *pipeline.Message) string {
 
 // check validates one payload locally: against the schema for the default stream when there is
 // a validator, otherwise only as one JSON object.
-func (s *StreamSea) check(stream string, value []byte) error {
+func (s *StreamSea) check(validator *streamsea.Validator, stream string, value []byte) error {
 	var err error
-	if s.validator != nil && stream == s.opts.Stream {
-		err = s.validator.Validate(value)
+	if validator != nil && stream == s.opts.Stream {
+		err = validator.Validate(value)
 	} else if !isJSONObject(value) {
 		err = errNotJSONObject
 	}
@@ -94,7 +100,7 @@ func addPoison(poison map[int]error, i int, err error) map[int]error {
 }
 
 // publishGroup publishes batch[idx...] (all for stream) in chunks of at most MaxBatchBytes.
-func (s *StreamSea) publishGroup(ctx context.Context, stream string, batch []*pipeline.Message, idx []int, poison *map[int]error) error {
+func (s *StreamSea) publishGroup(ctx context.Context, sc *writeScratch, stream string, batch []*pipeline.Message, idx []int, poison *map[int]error) error {
 	for len(idx) > 0 {
 		n, size := 0, batchOverhead
 		for n < len(idx) {
@@ -108,7 +114,7 @@ func (s *StreamSea) publishGroup(ctx context.Context, stream string, batch []*pi
 			size += next
 			n++
 		}
-		if err := s.publish(ctx, stream, batch, idx[:n], poison); err != nil {
+		if err := s.publish(ctx, sc, stream, batch, idx[:n], poison); err != nil {
 			return err
 		}
 		idx = idx[n:]
@@ -119,8 +125,8 @@ func (s *StreamSea) publishGroup(ctx context.Context, stream string, batch []*pi
 // publish sends batch[idx...] as one request. When the server rejects it as bad, it bisects:
 // each half is published in turn (first half first), down to single messages, which are then
 // poison. Order among published messages is kept.
-func (s *StreamSea) publish(ctx context.Context, stream string, batch []*pipeline.Message, idx []int, poison *map[int]error) error {
-	err := s.send(ctx, stream, batch, idx)
+func (s *StreamSea) publish(ctx context.Context, sc *writeScratch, stream string, batch []*pipeline.Message, idx []int, poison *map[int]error) error {
+	err := s.send(ctx, sc, stream, batch, idx)
 	if err == nil {
 		return nil
 	}
@@ -133,10 +139,10 @@ func (s *StreamSea) publish(ctx context.Context, stream string, batch []*pipelin
 			return nil
 		}
 		mid := len(idx) / 2
-		if err := s.publish(ctx, stream, batch, idx[:mid], poison); err != nil {
+		if err := s.publish(ctx, sc, stream, batch, idx[:mid], poison); err != nil {
 			return err
 		}
-		return s.publish(ctx, stream, batch, idx[mid:], poison)
+		return s.publish(ctx, sc, stream, batch, idx[mid:], poison)
 	case publishFatalError:
 		if errors.Is(err, streamsea.ErrUnauthorized) {
 			return s.credentialsError(err)
@@ -151,15 +157,15 @@ func (s *StreamSea) publish(ctx context.Context, stream string, batch []*pipelin
 }
 
 // send publishes batch[idx...] as one request and records its metrics.
-func (s *StreamSea) send(ctx context.Context, stream string, batch []*pipeline.Message, idx []int) error {
-	s.payloads = s.payloads[:0]
+func (s *StreamSea) send(ctx context.Context, sc *writeScratch, stream string, batch []*pipeline.Message, idx []int) error {
+	sc.payloads = sc.payloads[:0]
 	for _, i := range idx {
-		s.payloads = append(s.payloads, batch[i].Value)
+		sc.payloads = append(sc.payloads, batch[i].Value)
 	}
 	start := time.Now()
-	err := s.opts.Client.PublishBatch(ctx, stream, s.payloads)
+	err := s.opts.Client.PublishBatch(ctx, stream, sc.payloads)
 	s.metrics.duration.Observe(time.Since(start).Seconds())
-	clear(s.payloads) // do not keep the batch's payloads alive
+	clear(sc.payloads) // do not keep the batch's payloads alive
 	if err == nil {
 		s.metrics.requests[publishOK].Inc()
 		s.metrics.published.Add(float64(len(idx)))
