@@ -109,6 +109,7 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 		opts.Sink, err = w.kafkaSink(p, logger)
 	case config.EndpointStreamsea:
 		opts.Sink, err = w.streamseaSink(p, logger)
+		opts.MaxInFlightWrites = p.Sink.MaxInFlightRequests
 	default:
 		err = fmt.Errorf("sink.type %q is not supported", p.Sink.Type)
 	}

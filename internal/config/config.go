@@ -162,7 +162,8 @@ type Source struct {
 
 // Sink is where a pipeline writes. Type selects which fields apply: Topic, Acks, Compression,
 // BatchSize, BatchBytes, BatchTimeout, MaxAttempts, WriteTimeout and Headers for a kafka sink;
-// Stream, Schema, SchemaFile, OnSchemaConflict and Validate for a streamsea sink. After Load,
+// Stream, Schema, SchemaFile, OnSchemaConflict, Validate and MaxInFlightRequests for a
+// streamsea sink. After Load,
 // Schema holds the parsed SchemaFile when one was given.
 type Sink struct {
 	Type             Endpoint          `koanf:"type"`
@@ -181,6 +182,9 @@ type Sink struct {
 	SchemaFile       string            `koanf:"schema_file"`
 	OnSchemaConflict string            `koanf:"on_schema_conflict"` // fail|use_server
 	Validate         bool              `koanf:"validate"`
+	// MaxInFlightRequests is how many publish requests a streamsea sink has in flight at
+	// once; batches are laned by Kafka partition so that each partition stays in order.
+	MaxInFlightRequests int `koanf:"max_in_flight_requests"`
 }
 
 // Mapping is the per-message transformation. Every field is optional; the zero value passes

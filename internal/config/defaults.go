@@ -94,6 +94,7 @@ func DefaultSink(t Endpoint) Sink {
 	case EndpointStreamsea:
 		s.OnSchemaConflict = "fail"
 		s.Validate = true
+		s.MaxInFlightRequests = 4
 	}
 	return s
 }

@@ -133,7 +133,7 @@ func sourceKeyOwner(key string) Endpoint {
 
 func sinkKeyOwner(key string) Endpoint {
 	switch key {
-	case "stream", "schema", "schema_file", "on_schema_conflict", "validate":
+	case "stream", "schema", "schema_file", "on_schema_conflict", "validate", "max_in_flight_requests":
 		return EndpointStreamsea
 	case "topic", "acks", "compression", "batch_size", "batch_bytes", "batch_timeout",
 		"max_attempts", "write_timeout", "headers":
@@ -153,6 +153,9 @@ func (v *validator) foreignKeys(path, what string, section any, t Endpoint, owne
 	}
 }
 
+// maxInFlightRequests bounds sink.max_in_flight_requests (the runner's limit of concurrent writes).
+const maxInFlightRequests = 64
+
 func (v *validator) sink(path string, s Sink, m Mapping) {
 	if !v.endpoint(path, s.Type, s.Connection) {
 		return
@@ -163,6 +166,10 @@ func (v *validator) sink(path string, s Sink, m Mapping) {
 		return
 	}
 	v.oneOf(path+".on_schema_conflict", s.OnSchemaConflict, "fail", "use_server")
+	v.atLeast(path+".max_in_flight_requests", s.MaxInFlightRequests, 1)
+	if s.MaxInFlightRequests > maxInFlightRequests {
+		v.add(path+".max_in_flight_requests", "%d is above the limit of %d", s.MaxInFlightRequests, maxInFlightRequests)
+	}
 	switch {
 	case s.Stream == "" && m.Stream == "":
 		v.add(path+".stream", "required unless mapping.stream is set")
