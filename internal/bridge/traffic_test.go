@@ -180,7 +180,7 @@ func collectFrom(t *testing.T, emu *emulatortest.Env, stream string) *collector 
 		URL: emu.WSURL, ClientID: emu.ClientID, ClientSecret: emu.ClientSecret,
 		Subscriptions: []streamsea.Subscription{{Stream: stream, GroupID: newGroupUUID()}},
 		Backoff:       backoff.Policy{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond},
-		Buffer:        8192,
+		MaxHeld:       8192,
 		Hooks:         streamsea.Hooks{OnConnect: func() { connected <- struct{}{} }},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -207,6 +207,7 @@ func (c *collector) drain(ctx context.Context, sub *streamsea.Subscriber) {
 		if err != nil {
 			return
 		}
+		sub.Release(d)
 		var r record
 		c.mu.Lock()
 		if err := json.Unmarshal(d.Payload, &r); err != nil || r.ID == "" {

@@ -181,6 +181,7 @@ func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeli
 	}
 	return source.NewStreamSea(source.StreamSeaOptions{
 		Pipeline: p.Name, Subscriber: opts, MaxInFlight: p.Source.MaxInFlight,
+		MaxInFlightBytes: int64(p.Source.MaxInFlightBytes),
 	}, logger, w.metrics.streamseaSrc)
 }
 

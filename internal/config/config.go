@@ -135,7 +135,7 @@ type Pipeline struct {
 // Source is where a pipeline reads. Type selects which fields apply: Streams for a streamsea
 // source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes, MaxWait and the consumer-group
 // timings (HeartbeatInterval, SessionTimeout, RebalanceTimeout, JoinGroupBackoff) for a kafka
-// source; GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
+// source; MaxInFlightBytes for a streamsea source; GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
 // Config.Kafka according to Type.
 type Source struct {
 	Type           Endpoint      `koanf:"type"`
@@ -149,6 +149,8 @@ type Source struct {
 	MaxBytes       int           `koanf:"max_bytes"`
 	MaxWait        time.Duration `koanf:"max_wait"`
 	MaxInFlight    int           `koanf:"max_in_flight"`
+	// MaxInFlightBytes bounds the payload bytes in flight of a streamsea source.
+	MaxInFlightBytes int `koanf:"max_in_flight_bytes"`
 
 	// Consumer-group timings of a kafka source. SessionTimeout is how long the group
 	// coordinator waits for a member's heartbeat before it moves the member's partitions

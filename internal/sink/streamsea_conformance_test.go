@@ -97,6 +97,7 @@ func subscribe(t *testing.T, env *emulatortest.Env, client *streamsea.Client, sc
 			if err != nil {
 				return
 			}
+			sub.Release(d)
 			select {
 			case out <- d:
 			case <-runCtx.Done():

@@ -12,36 +12,44 @@ import (
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
 
-const defaultStreamSeaMaxInFlight = 10000
+// Defaults of StreamSeaOptions.
+const (
+	DefaultStreamSeaMaxInFlight      = 10000
+	DefaultStreamSeaMaxInFlightBytes = 64 << 20
+)
 
 // StreamSeaOptions configures a stream-sea source.
 type StreamSeaOptions struct {
-	Pipeline   string
-	Subscriber streamsea.SubscriberOptions // its Hooks are called too, after the source's own
-	// MaxInFlight is how many messages may be read and not yet acked before Read blocks (and,
-	// once the subscriber's buffer is full, the websocket stops being read); default 10000.
-	MaxInFlight int
+	Pipeline string
+	// Subscriber configures the websocket; its Hooks are called too, after the source's own.
+	// Its MaxHeld and MaxHeldBytes are set from MaxInFlight and MaxInFlightBytes.
+	Subscriber streamsea.SubscriberOptions
+	// MaxInFlight and MaxInFlightBytes (payload bytes) bound the messages received from the
+	// websocket and not yet acked: at either the websocket is no longer read. Defaults
+	// DefaultStreamSeaMaxInFlight and DefaultStreamSeaMaxInFlightBytes.
+	MaxInFlight      int
+	MaxInFlightBytes int64
 }
 
 // StreamSea is a pipeline.Source subscribed to stream-sea streams over the websocket protocol.
 //
 // The protocol has no acks and no replay: delivery is at most once from the server, and what
-// the server sends while the bridge is disconnected is lost. AckFuncs (ack or nack alike) only
-// release in-flight accounting, which is the backpressure: with MaxInFlight messages unacked
-// Read blocks, the subscriber's buffer fills and the websocket is no longer read. The
-// subscriber reconnects by itself; Read never returns pipeline.ErrNotConnected for a lost
-// connection, only after Close. At shutdown the runner calls StopIntake, which closes the
-// websocket, and then reads what was received and is still buffered. Messages received and
-// never acked when Close is called are counted and logged as undelivered.
+// the server sends while the bridge is disconnected is lost. A message is in flight from the
+// moment its frame is read off the websocket (queued in the subscriber, or read by the
+// pipeline) until its AckFunc is called (ack or nack alike: nothing can be redelivered).
+// That is the backpressure: with MaxInFlight messages or MaxInFlightBytes in flight the
+// websocket is no longer read, and the server's writes block. The subscriber reconnects by
+// itself; Read never returns pipeline.ErrNotConnected for a lost connection, only after Close.
+// At shutdown the runner calls StopIntake, which closes the websocket, and then reads what was
+// received and is still queued. Messages received and never acked when Close is called are
+// counted and logged as undelivered.
 //
 // Connect, Read and Close may be called from different goroutines; Read is not called
 // concurrently with itself. AckFuncs may be called from any goroutine.
 type StreamSea struct {
-	opts     StreamSeaOptions
-	logger   *slog.Logger
-	metrics  streamSeaPipelineMetrics
-	slots    chan struct{} // one token per unacked message
-	inFlight atomic.Int64
+	opts    StreamSeaOptions
+	logger  *slog.Logger
+	metrics streamSeaPipelineMetrics
 
 	mu            sync.Mutex
 	run           *subscriberRun // nil until Connect
@@ -82,20 +90,25 @@ type subscriberRun struct {
 // source. m may be nil (metrics are then kept unregistered).
 func NewStreamSea(opts StreamSeaOptions, logger *slog.Logger, m *StreamSeaMetrics) (*StreamSea, error) {
 	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = defaultStreamSeaMaxInFlight
+		opts.MaxInFlight = DefaultStreamSeaMaxInFlight
 	}
+	if opts.MaxInFlightBytes <= 0 {
+		opts.MaxInFlightBytes = DefaultStreamSeaMaxInFlightBytes
+	}
+	opts.Subscriber.MaxHeld, opts.Subscriber.MaxHeldBytes = opts.MaxInFlight, opts.MaxInFlightBytes
 	if err := opts.Subscriber.Validate(); err != nil {
 		return nil, fmt.Errorf("stream-sea source %q: %w", opts.Pipeline, err)
 	}
 	if m == nil {
 		m = NewStreamSeaMetrics(nil)
 	}
-	return &StreamSea{
+	s := &StreamSea{
 		opts:    opts,
 		logger:  logger.With("pipeline", opts.Pipeline),
 		metrics: m.forPipeline(opts.Pipeline),
-		slots:   make(chan struct{}, opts.MaxInFlight),
-	}, nil
+	}
+	m.gauges.track(opts.Pipeline, s)
+	return s, nil
 }
 
 // Connect starts the subscriber and waits for its first connection (authenticated, every
@@ -167,7 +180,6 @@ func (s *StreamSea) hooks(r *subscriberRun, user streamsea.Hooks) streamsea.Hook
 	var once sync.Once
 	return streamsea.Hooks{
 		OnConnect: func() {
-			s.metrics.connected.Set(1)
 			s.metrics.connects.Inc()
 			once.Do(func() { close(r.connected) })
 			if user.OnConnect != nil {
@@ -175,7 +187,6 @@ func (s *StreamSea) hooks(r *subscriberRun, user streamsea.Hooks) streamsea.Hook
 			}
 		},
 		OnDisconnect: func(err error) {
-			s.metrics.connected.Set(0)
 			s.metrics.disconnects.Inc()
 			if user.OnDisconnect != nil {
 				user.OnDisconnect(err)
@@ -214,9 +225,9 @@ func (s *StreamSea) connectTimeout(ctx context.Context, r *subscriberRun) error 
 }
 
 // Read returns the next delivery as a Message (Stream, Value, ReceivedAt and Time set). It
-// blocks while MaxInFlight messages are unacked and until a delivery arrives. The subscriber's
-// fatal errors (see Connect) are returned wrapped with pipeline.ErrFatal; after Close (or before Connect) Read
-// returns pipeline.ErrNotConnected.
+// blocks until a delivery is queued, which, with MaxInFlight messages in flight, is once some
+// are acked. The subscriber's fatal errors (see Connect) are returned wrapped with
+// pipeline.ErrFatal; after Close (or before Connect) Read returns pipeline.ErrNotConnected.
 func (s *StreamSea) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
 	s.mu.Lock()
 	r := s.run
@@ -224,54 +235,22 @@ func (s *StreamSea) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFu
 	if r == nil {
 		return nil, nil, fmt.Errorf("stream-sea source %q: %w", s.opts.Pipeline, pipeline.ErrNotConnected)
 	}
-	if err := s.acquireSlot(ctx, r); err != nil {
-		return nil, nil, err
-	}
 	d, err := r.sub.Next(ctx)
 	if err != nil {
-		<-s.slots
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
 		return nil, nil, s.stoppedError(r)
 	}
-	s.inFlight.Add(1)
-	s.metrics.inFlight.Inc()
 	s.metrics.received.Inc()
-	m := &streamSeaMessage{src: s, msg: pipeline.Message{
+	m := &streamSeaMessage{sub: r.sub, d: d, msg: pipeline.Message{
 		Stream: d.Stream, Value: d.Payload, ReceivedAt: d.ReceivedAt, Time: d.ReceivedAt,
 	}}
 	return &m.msg, m.ack, nil
 }
 
-// acquireSlot takes an in-flight slot, blocking while MaxInFlight messages are unacked. Once
-// the subscriber has stopped it waits only while received messages remain to be read.
-func (s *StreamSea) acquireSlot(ctx context.Context, r *subscriberRun) error {
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.done:
-	}
-	if r.sub.Buffered() == 0 {
-		return s.stoppedError(r)
-	}
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// stoppedError is Read's error once the subscriber's Run has returned and its buffer is
-// empty: the fatal error, pipeline.ErrDrained after StopIntake, else pipeline.ErrNotConnected.
+// stoppedError is Read's error once the subscriber's Run has returned and nothing is
+// queued: the fatal error, pipeline.ErrDrained after StopIntake, else pipeline.ErrNotConnected.
 func (s *StreamSea) stoppedError(r *subscriberRun) error {
 	<-r.done
 	if r.err != nil {
@@ -287,7 +266,7 @@ func (s *StreamSea) stoppedError(r *subscriberRun) error {
 }
 
 // StopIntake closes the websocket and stops reconnecting, keeping what was received: Read
-// hands out the buffered messages, then returns an error wrapping pipeline.ErrDrained. Connect
+// hands out the queued messages, then returns an error wrapping pipeline.ErrDrained. Connect
 // fails afterwards. It may be called concurrently with Read, and more than once.
 func (s *StreamSea) StopIntake() {
 	s.mu.Lock()
@@ -302,23 +281,22 @@ func (s *StreamSea) StopIntake() {
 // streamSeaMessage is one read message and its ack state.
 type streamSeaMessage struct {
 	msg   pipeline.Message
-	src   *StreamSea
+	sub   *streamsea.Subscriber
+	d     streamsea.Delivery
 	acked atomic.Bool
 }
 
-// ack releases the message's in-flight slot; err is ignored since nothing can be redelivered.
+// ack ends the message's time in flight; err is ignored since nothing can be redelivered.
 func (m *streamSeaMessage) ack(context.Context, error) error {
 	if !m.acked.CompareAndSwap(false, true) {
 		return ErrStreamSeaAckedTwice
 	}
-	m.src.inFlight.Add(-1)
-	m.src.metrics.inFlight.Dec()
-	<-m.src.slots
+	m.sub.Release(m.d)
 	return nil
 }
 
 // Close stops the subscriber (closing the websocket) and reports the messages received and
-// not acked at this point, including those buffered and never read, as undelivered. It is
+// not acked at this point, including those queued and never read, as undelivered. It is
 // idempotent; ctx bounds the wait for the subscriber to stop.
 func (s *StreamSea) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
@@ -341,7 +319,8 @@ func (s *StreamSea) Close(ctx context.Context) error {
 }
 
 func (s *StreamSea) reportUndelivered(r *subscriberRun) {
-	unacked, buffered := s.inFlight.Load(), int64(r.sub.Buffered())
+	w := r.sub.Window()
+	unacked, buffered := w.Held-w.Queued, w.Queued
 	if n := unacked + buffered; n > 0 {
 		s.metrics.undelivered.Add(float64(n))
 		s.logger.Warn("stream-sea messages received but not delivered",

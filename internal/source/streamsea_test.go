@@ -38,7 +38,14 @@ type ssFixture struct {
 
 func newSSFixture(t *testing.T) *ssFixture {
 	t.Helper()
-	emu, err := emulator.New(emulator.Options{Clients: []emulator.Client{{ID: "bridge", Secret: "s3cret"}}})
+	return newSSFixtureWith(t, emulator.Options{})
+}
+
+// newSSFixtureWith starts an emulator with opts and the client "bridge" (secret "s3cret").
+func newSSFixtureWith(t *testing.T, opts emulator.Options) *ssFixture {
+	t.Helper()
+	opts.Clients = []emulator.Client{{ID: "bridge", Secret: "s3cret"}}
+	emu, err := emulator.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +97,30 @@ func (f *ssFixture) publish(t *testing.T, values ...string) {
 
 func (f *ssFixture) metric(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
 
+// gauge returns the value of the gauge family name for pipeline "boiler", failing the test
+// when the series does not exist.
+func (f *ssFixture) gauge(t *testing.T, name string) float64 {
+	t.Helper()
+	families, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range families {
+		if fam.GetName() != name {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "pipeline" && l.GetValue() == "boiler" {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{pipeline=\"boiler\"} series", name)
+	return 0
+}
+
 func ssConnect(t *testing.T, src *StreamSea) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -124,7 +155,7 @@ func TestStreamSeaReadsAndReleasesOnAck(t *testing.T) {
 	f := newSSFixture(t)
 	src := f.source(t, f.options("s3cret", 0))
 	ssConnect(t, src)
-	if got := f.metric(f.metrics.connected.WithLabelValues("boiler")); got != 1 {
+	if got := f.gauge(t, "seabridge_streamsea_ws_connected"); got != 1 {
 		t.Fatalf("ws_connected = %v, want 1", got)
 	}
 	f.publish(t, `{"t":1}`, `{"t":2}`, `{"t":3}`)
@@ -138,14 +169,23 @@ func TestStreamSeaReadsAndReleasesOnAck(t *testing.T) {
 			t.Fatalf("message %d times: received %v time %v (read after %v)", i, r.msg.ReceivedAt, r.msg.Time, before)
 		}
 	}
-	inFlight := f.metrics.inFlight.WithLabelValues("boiler")
-	if v := f.metric(inFlight); v != 3 {
+	if v := f.gauge(t, "seabridge_streamsea_in_flight_messages"); v != 3 {
 		t.Fatalf("in_flight_messages = %v, want 3", v)
+	}
+	if v := f.gauge(t, "seabridge_streamsea_in_flight_bytes"); v != 21 {
+		t.Fatalf("in_flight_bytes = %v, want the 21 payload bytes", v)
+	}
+	if age := f.gauge(t, "seabridge_streamsea_oldest_in_flight_age_seconds"); age <= 0 ||
+		age > time.Since(got[0].msg.ReceivedAt).Seconds() {
+		t.Fatalf("oldest_in_flight_age_seconds = %v, want the age of the first message", age)
 	}
 	_ = got[1].ack(context.Background(), nil)
 	_ = got[0].ack(context.Background(), errors.New("nacked"))
-	if v := f.metric(inFlight); v != 1 {
+	if v := f.gauge(t, "seabridge_streamsea_in_flight_messages"); v != 1 {
 		t.Fatalf("in_flight_messages after 2 acks = %v, want 1", v)
+	}
+	if age := f.gauge(t, "seabridge_streamsea_oldest_in_flight_age_seconds"); age > time.Since(got[2].msg.ReceivedAt).Seconds() {
+		t.Fatalf("oldest_in_flight_age_seconds = %v, want the age of the third message", age)
 	}
 	if err := got[1].ack(context.Background(), nil); !errors.Is(err, ErrStreamSeaAckedTwice) {
 		t.Fatalf("second ack = %v, want ErrStreamSeaAckedTwice", err)
@@ -162,6 +202,9 @@ func TestStreamSeaReadsAndReleasesOnAck(t *testing.T) {
 	if v := f.metric(f.metrics.undelivered.WithLabelValues("boiler")); v != 1 {
 		t.Fatalf("undelivered_messages_total = %v, want 1 (read, never acked)", v)
 	}
+	if v := f.gauge(t, "seabridge_streamsea_in_flight_messages"); v != 0 {
+		t.Fatalf("in_flight_messages after Close = %v, want 0", v)
+	}
 	if _, _, err := src.Read(context.Background()); !errors.Is(err, pipeline.ErrNotConnected) {
 		t.Fatalf("Read after Close = %v, want ErrNotConnected", err)
 	}
@@ -175,8 +218,13 @@ func TestStreamSeaBlocksAtMaxInFlight(t *testing.T) {
 	f := newSSFixture(t)
 	src := f.source(t, f.options("s3cret", 2))
 	ssConnect(t, src)
-	f.publish(t, `{"n":1}`, `{"n":2}`, `{"n":3}`)
+	for i := 1; i <= 3; i++ { // one frame each
+		f.publish(t, fmt.Sprintf(`{"n":%d}`, i))
+	}
 	got := ssReadN(t, src, 2)
+	if v := f.gauge(t, "seabridge_streamsea_in_flight_messages"); v != 2 {
+		t.Fatalf("in_flight_messages = %v, want 2: the third frame must stay unread", v)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, _, err := src.Read(ctx); !errors.Is(err, context.DeadlineExceeded) {

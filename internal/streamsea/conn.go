@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,6 +28,7 @@ type Delivery struct {
 	Stream     string
 	Payload    []byte
 	ReceivedAt time.Time
+	seq        uint64 // its number in the Subscriber's window, for Release
 }
 
 // Conn is one authenticated websocket connection with every subscription confirmed. It owns
@@ -46,6 +48,8 @@ type Conn struct {
 	deadlineMu sync.Mutex // serialises read-deadline changes between reader and abort
 	aborted    bool       // guarded by deadlineMu: a context ended the connection's reads
 	abortErr   error      // guarded by deadlineMu
+
+	received atomic.Int64 // unix nanoseconds of the last frame or ping read
 
 	watchMu   sync.Mutex
 	watched   context.Context // written by the reader under watchMu, read by the reader only
@@ -124,6 +128,7 @@ func newConn(ws *websocket.Conn, opts *SubscriberOptions, report func(error)) *C
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	c.received.Store(time.Now().UnixNano())
 	ws.SetReadLimit(opts.MaxFrameBytes)
 	ws.SetPingHandler(c.onPing)
 	ws.SetCloseHandler(func(int, string) error { return nil }) // Close answers, from the writer
@@ -269,7 +274,9 @@ func (c *Conn) writeLoop() {
 // onPing runs on the reader: it extends the read deadline and queues the pong for the writer.
 // A pong already queued is enough to answer a burst of pings.
 func (c *Conn) onPing(data string) error {
-	c.extendReadDeadline(time.Now())
+	now := time.Now()
+	c.received.Store(now.UnixNano())
+	c.extendReadDeadline(now)
 	select {
 	case c.pongs <- []byte(data):
 	default:
@@ -284,6 +291,9 @@ func (c *Conn) extendReadDeadline(now time.Time) {
 	}
 	c.deadlineMu.Unlock()
 }
+
+// lastReceived is when the last frame or ping was read (the dial, before any).
+func (c *Conn) lastReceived() time.Time { return time.Unix(0, c.received.Load()) }
 
 // abort makes a blocked or later read fail with ctx's cause; the connection cannot be read
 // afterwards.
@@ -308,6 +318,7 @@ func (c *Conn) readFrame() (Frame, time.Time, error) {
 			return Frame{}, time.Time{}, c.readError(err)
 		}
 		received := time.Now()
+		c.received.Store(received.UnixNano())
 		f, err := DecodeFrame(c.buf.Bytes())
 		if err != nil {
 			c.report(err)

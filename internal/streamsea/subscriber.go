@@ -4,33 +4,45 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/seabridge/seabridge/internal/backoff"
 )
 
+// peerCheckEvery is how often a paused reader asks the kernel whether the server closed or
+// reset the connection.
+const peerCheckEvery = 200 * time.Millisecond
+
+// errPeerClosed is the cause given to OnDisconnect when the server closed or reset the
+// connection while its frames were not being read.
+var errPeerClosed = errors.New("stream-sea closed or reset the connection while reading was paused")
+
 // Subscriber keeps one websocket connection to stream-sea subscribed to a set of streams,
 // reconnecting with backoff when it fails, and hands deliveries out through Next.
 //
-// Run is the connection loop; Next is called by one consumer goroutine; Connected may be
-// called from anywhere. When nobody calls Next, the buffer fills, the reader stops reading the
-// socket and the server's writes block: nothing is dropped and nothing grows.
+// Every delivery read from the websocket is held until the consumer passes it to Release.
+// While MaxHeld deliveries or MaxHeldBytes payload bytes are held, the reader reads no further
+// frame: the socket's buffers fill and the server's writes block. Nothing is dropped and
+// nothing grows. A frame read below the limits is kept whole, so the limits can be exceeded
+// by one frame (one batch frame's elements less one, and its bytes).
+//
+// Run is the connection loop; Next is called by one consumer goroutine; Release, Connected
+// and Window may be called from anywhere.
 type Subscriber struct {
-	opts       SubscriberOptions
-	logger     *slog.Logger
-	report     func(error)
-	deliveries chan Delivery
-	done       chan struct{} // closed when Run returned
-	stopErr    error         // why Run returned; written before done is closed
-	started    atomic.Bool
-	connected  atomic.Bool
+	opts    SubscriberOptions
+	logger  *slog.Logger
+	report  func(error)
+	win     *window
+	done    chan struct{} // closed when Run returned
+	stopErr error         // why Run returned; written before done is closed
+	started atomic.Bool
 
-	// leftMu guards leftover: deliveries received but not yet buffered when Run stopped,
-	// handed out by Next after the buffer.
-	leftMu   sync.Mutex
-	leftover []Delivery
+	connected   atomic.Bool          // a connection is established and not known to be lost
+	conn        atomic.Pointer[Conn] // the current connection, nil between connections
+	pausedSince atomic.Int64         // unix nanoseconds the reader began waiting for room; 0 when reading
 }
 
 // NewSubscriber validates opts (URL, credentials, at least one subscription, group ids as
@@ -41,19 +53,20 @@ func NewSubscriber(opts SubscriberOptions, logger *slog.Logger) (*Subscriber, er
 		return nil, err
 	}
 	return &Subscriber{
-		opts:       opts,
-		logger:     logger,
-		report:     newProtocolReporter(opts.Hooks.OnProtocolError, logger),
-		deliveries: make(chan Delivery, opts.Buffer),
-		done:       make(chan struct{}),
+		opts:   opts,
+		logger: logger,
+		report: newProtocolReporter(opts.Hooks.OnProtocolError, logger),
+		win:    newWindow(opts.MaxHeld, opts.MaxHeldBytes),
+		done:   make(chan struct{}),
 	}, nil
 }
 
-// Run connects, reads deliveries into the buffer and reconnects (with backoff and jitter,
+// Run connects, reads deliveries into the window and reconnects (with backoff and jitter,
 // re-subscribing with the same group ids) until ctx is done. The backoff grows while dialling,
 // authenticating or subscribing fails, and starts again from its initial delay after every
-// connection that was authenticated and subscribed. When ctx is done it returns nil after closing the
-// connection. It returns early with a fatal error, without retrying:
+// connection that was authenticated and subscribed. When ctx is done it returns nil after
+// closing the connection; what the server sent and the reader had not read yet is not
+// received. It returns early with a fatal error, without retrying:
 //   - matching ErrAuthFailed or ErrSubscribeFailed when the server refuses the credentials or
 //     a subscription;
 //   - before the first successful connection only, a *HandshakeError (ErrHandshakeRejected)
@@ -80,15 +93,15 @@ func (s *Subscriber) loop(ctx context.Context) error {
 	bo := backoff.New(s.opts.Backoff)
 	everConnected := false
 	for {
-		connectedAt, err := s.session(ctx)
+		connected, err := s.session(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		everConnected = everConnected || !connectedAt.IsZero()
+		everConnected = everConnected || connected
 		if isFatal(err, everConnected) {
 			return err
 		}
-		if !connectedAt.IsZero() {
+		if connected {
 			// The server accepted the credentials and every subscription: whatever ended
 			// this connection, the next one starts again from the initial delay.
 			bo.Reset()
@@ -109,48 +122,56 @@ func (s *Subscriber) logReconnect(attempt int, delay time.Duration, err error) {
 	if he, ok := errors.AsType[*HandshakeError](err); ok {
 		attrs = append(attrs, "status", he.Status)
 	}
+	if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+		attrs = append(attrs, "close_code", ce.Code, "close_reason", ce.Text)
+	}
 	s.logger.Warn("stream-sea connection failed; reconnecting", attrs...)
 }
 
-// session runs one connection until it fails. connectedAt is when the connection was
-// established, zero when dialling, authenticating or subscribing failed.
-func (s *Subscriber) session(ctx context.Context) (connectedAt time.Time, err error) {
+// session runs one connection until it fails. connected reports whether it was established
+// (authenticated, every subscription confirmed).
+func (s *Subscriber) session(ctx context.Context) (connected bool, err error) {
 	conn, err := dialConn(ctx, s.opts, s.report)
 	if err != nil {
-		return time.Time{}, err
+		return false, err
 	}
-	connectedAt = time.Now()
+	s.conn.Store(conn)
 	s.connected.Store(true)
 	if h := s.opts.Hooks.OnConnect; h != nil {
 		h()
 	}
 	s.logger.Info("connected to stream-sea", "url", s.opts.URL, "subscriptions", len(s.opts.Subscriptions))
-	err = s.pump(ctx, conn)
-	s.connected.Store(false)
-	_ = conn.Close()
-	if h := s.opts.Hooks.OnDisconnect; h != nil {
-		h(err)
+	lost := false
+	markLost := func(cause error) {
+		if lost {
+			return
+		}
+		lost = true
+		s.connected.Store(false)
+		if h := s.opts.Hooks.OnDisconnect; h != nil {
+			h(cause)
+		}
 	}
-	return connectedAt, err
+	err = s.pump(ctx, conn, markLost)
+	markLost(err)
+	_ = conn.Close()
+	s.conn.Store(nil)
+	return true, err
 }
 
-// pump moves deliveries from conn into the buffer, blocking while the buffer is full. When
-// ctx ends first, the deliveries of the current batch not yet buffered are kept as leftover.
-func (s *Subscriber) pump(ctx context.Context, conn *Conn) error {
+// pump moves deliveries from conn into the window, waiting for room before each frame.
+func (s *Subscriber) pump(ctx context.Context, conn *Conn, markLost func(error)) error {
 	var batch []Delivery
+	full := s.win.full()
 	for {
-		var err error
-		batch, err = conn.ReadDelivery(ctx, batch[:0])
-		for i := range batch {
-			select {
-			case s.deliveries <- batch[i]:
-			case <-ctx.Done():
-				s.leftMu.Lock()
-				s.leftover = append(s.leftover, batch[i:]...)
-				s.leftMu.Unlock()
-				return ctx.Err()
+		if full {
+			if err := s.awaitRoom(ctx, conn, markLost); err != nil {
+				return err
 			}
 		}
+		var err error
+		batch, err = conn.ReadDelivery(ctx, batch[:0])
+		full = s.win.push(batch)
 		clear(batch)
 		if err != nil {
 			return err
@@ -158,48 +179,86 @@ func (s *Subscriber) pump(ctx context.Context, conn *Conn) error {
 	}
 }
 
-// Next returns the next delivery, blocking until one is buffered or ctx is done. Once Run has
-// returned, it hands out what is still buffered, then the rest of a batch that was being
-// buffered, in order; then it returns Run's fatal error, or ErrSubscriberStopped.
-func (s *Subscriber) Next(ctx context.Context) (Delivery, error) {
-	select {
-	case d := <-s.deliveries:
-		return d, nil
-	default:
-	}
-	select {
-	case d := <-s.deliveries:
-		return d, nil
-	case <-s.done:
+// awaitRoom returns once the window has room for another frame, or ctx's error. While it
+// waits the socket is not read, so a close frame cannot be seen; it asks the kernel instead
+// whether the server closed or reset the connection, and reports that at once through
+// markLost. The frames still in the socket are read afterwards, as room frees, before the
+// connection ends.
+func (s *Subscriber) awaitRoom(ctx context.Context, conn *Conn, markLost func(error)) error {
+	s.pausedSince.Store(time.Now().UnixNano())
+	defer s.pausedSince.Store(0)
+	tick := time.NewTicker(peerCheckEvery)
+	defer tick.Stop()
+	peerGone, stale := false, false
+	for s.win.full() {
 		select {
-		case d := <-s.deliveries:
-			return d, nil
-		default:
-			return s.nextLeftover()
+		case <-s.win.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if !peerGone && peerClosed(conn.ws.NetConn()) {
+				peerGone = true
+				s.logger.Warn("stream-sea closed the connection while reading was paused; "+
+					"reading what it sent before reconnecting", "url", s.opts.URL)
+				markLost(errPeerClosed)
+			}
+			if !stale && !peerGone && !s.Connected() {
+				stale = true
+				s.logger.Warn("stream-sea websocket not read for dead_after while the pipeline holds "+
+					"max_in_flight: whether the server still serves it is unknown, reporting it as not connected",
+					"url", s.opts.URL, "dead_after", s.opts.DeadAfter)
+			}
 		}
-	case <-ctx.Done():
-		return Delivery{}, ctx.Err()
+	}
+	return nil
+}
+
+// Next returns the next delivery, blocking until one is read or ctx is done. The delivery
+// stays held (counted against MaxHeld and MaxHeldBytes) until it is passed to Release. Once
+// Run has returned, Next hands out what is still queued, in order; then it returns Run's
+// fatal error, or ErrSubscriberStopped.
+func (s *Subscriber) Next(ctx context.Context) (Delivery, error) {
+	for {
+		if d, ok := s.win.pop(); ok {
+			return d, nil
+		}
+		select {
+		case <-s.win.arrived:
+		case <-s.done:
+			if d, ok := s.win.pop(); ok {
+				return d, nil
+			}
+			return Delivery{}, s.stopErr
+		case <-ctx.Done():
+			return Delivery{}, ctx.Err()
+		}
 	}
 }
 
-func (s *Subscriber) nextLeftover() (Delivery, error) {
-	s.leftMu.Lock()
-	defer s.leftMu.Unlock()
-	if len(s.leftover) == 0 {
-		return Delivery{}, s.stopErr
+// Release ends the holding of a delivery returned by Next, making room for more. It reports
+// false, and does nothing, for a delivery already released or not handed out by s.
+func (s *Subscriber) Release(d Delivery) bool { return s.win.release(d) }
+
+// Window returns what the subscriber holds now.
+func (s *Subscriber) Window() WindowStats {
+	st := s.win.stats()
+	st.Paused = s.pausedSince.Load() != 0
+	return st
+}
+
+// Connected reports whether a connection is authenticated with every subscription confirmed
+// and not known to be lost. While the reader waits for room it does not see the connection's
+// frames: a close or reset that reaches the socket is noticed within peerCheckEvery, but a
+// server that closes while the socket's buffers are full cannot even send its close. So a
+// connection not read for DeadAfter, the same silence after which a read connection is
+// declared dead, is reported as not connected until a frame is read again or it ends.
+func (s *Subscriber) Connected() bool {
+	if !s.connected.Load() {
+		return false
 	}
-	d := s.leftover[0]
-	s.leftover[0] = Delivery{}
-	s.leftover = s.leftover[1:]
-	return d, nil
+	if s.pausedSince.Load() == 0 {
+		return true
+	}
+	c := s.conn.Load()
+	return c != nil && time.Since(c.lastReceived()) < s.opts.DeadAfter
 }
-
-// Buffered returns how many received deliveries are waiting to be taken by Next.
-func (s *Subscriber) Buffered() int {
-	s.leftMu.Lock()
-	defer s.leftMu.Unlock()
-	return len(s.deliveries) + len(s.leftover)
-}
-
-// Connected reports whether a connection is authenticated with every subscription confirmed.
-func (s *Subscriber) Connected() bool { return s.connected.Load() }

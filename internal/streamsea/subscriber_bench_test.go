@@ -40,6 +40,7 @@ func benchmarkThroughput(b *testing.B, batch int) {
 		if err != nil {
 			b.Fatalf("Next %d: %v", i, err)
 		}
+		sub.Release(d)
 		if len(d.Payload) != 200 {
 			b.Fatalf("payload of %d bytes", len(d.Payload))
 		}

@@ -83,6 +83,7 @@ func nextValues(t *testing.T, sub *streamsea.Subscriber, n int) []string {
 		if err != nil {
 			t.Fatalf("Next %d: %v", i, err)
 		}
+		sub.Release(d)
 		out[i] = d.Stream + ":" + string(d.Payload)
 	}
 	return out

@@ -17,7 +17,7 @@ const (
 	DefaultDeadAfter     = 60 * time.Second
 	DefaultMaxFrameBytes = 16 << 20
 	DefaultDialTimeout   = 10 * time.Second
-	DefaultBuffer        = 1024
+	DefaultMaxHeld       = 1024
 
 	defaultBackoffInitial = 500 * time.Millisecond
 	defaultBackoffMax     = 30 * time.Second
@@ -47,8 +47,12 @@ type SubscriberOptions struct {
 	MaxFrameBytes int64          // largest accepted websocket message; default 16 MiB
 	Backoff       backoff.Policy // reconnect delays; defaults 500ms..30s
 	DialTimeout   time.Duration  // bounds dial + authenticate + subscribe; default 10s
-	Buffer        int            // deliveries buffered between the reader and Next; default 1024
-	Hooks         Hooks
+	// MaxHeld and MaxHeldBytes bound the deliveries held (read and not yet released): the
+	// reader stops reading the websocket at either. MaxHeld defaults to 1024; MaxHeldBytes
+	// (payload bytes) to no limit.
+	MaxHeld      int
+	MaxHeldBytes int64
+	Hooks        Hooks
 }
 
 // Hooks are optional callbacks. They are called from the subscriber's goroutines (never two at
@@ -86,8 +90,11 @@ func (o SubscriberOptions) withDefaults() (SubscriberOptions, error) {
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = DefaultDialTimeout
 	}
-	if o.Buffer <= 0 {
-		o.Buffer = DefaultBuffer
+	if o.MaxHeld <= 0 {
+		o.MaxHeld = DefaultMaxHeld
+	}
+	if o.MaxHeldBytes < 0 {
+		o.MaxHeldBytes = 0
 	}
 	if o.Backoff.Initial <= 0 {
 		o.Backoff.Initial = defaultBackoffInitial

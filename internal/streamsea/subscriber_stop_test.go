@@ -8,29 +8,29 @@ import (
 	"time"
 )
 
-// TestSubscriberKeepsTheRestOfABatchWhenStopped covers a batch delivery that does not fit in
-// the buffer when Run is stopped: every element received must stay available to Next (and be
-// counted by Buffered), in order, before Next reports the stop.
-func TestSubscriberKeepsTheRestOfABatchWhenStopped(t *testing.T) {
+// TestSubscriberKeepsABatchLargerThanTheWindow covers a batch delivery larger than MaxHeld:
+// the frame is kept whole, and once Run is stopped every element must stay available to
+// Next, in order, before Next reports the stop.
+func TestSubscriberKeepsABatchLargerThanTheWindow(t *testing.T) {
 	srv := newWSTestServer(t, 1).start()
 	opts := testOptions(srv.url(), Subscription{Stream: "a"})
-	opts.Buffer = 1
+	opts.MaxHeld = 1
 	sub, stop := runSubscriber(t, opts)
 	sc := srv.next(t)
 	if err := sc.deliver("a", `[{"n":1},{"n":2},{"n":3},{"n":4},{"n":5}]`); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); sub.Buffered() != opts.Buffer; {
+	for deadline := time.Now().Add(5 * time.Second); sub.Window().Queued != 5; {
 		if time.Now().After(deadline) {
-			t.Fatalf("buffered %d deliveries, want the buffer size %d", sub.Buffered(), opts.Buffer)
+			t.Fatalf("queued %+v, want the 5 deliveries of the frame", sub.Window())
 		}
-		time.Sleep(5 * time.Millisecond) // the reader fills the buffer; nothing to await
+		time.Sleep(5 * time.Millisecond) // the reader reads the frame; nothing to await
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if got := sub.Buffered(); got != 5 {
-		t.Errorf("Buffered() = %d after the stop, want the 5 deliveries received", got)
+	if got := sub.Window(); got.Queued != 5 || got.Held != 5 {
+		t.Errorf("Window() = %+v after the stop, want the 5 deliveries received", got)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -38,7 +38,13 @@ func testOptions(url string, subs ...Subscription) SubscriberOptions {
 // runSubscriber starts Run and returns a function that cancels it and returns Run's error.
 func runSubscriber(t *testing.T, opts SubscriberOptions) (*Subscriber, func() error) {
 	t.Helper()
-	sub, err := NewSubscriber(opts, discardLogger())
+	return runSubscriberLogging(t, opts, discardLogger())
+}
+
+// runSubscriberLogging is runSubscriber with the subscriber logging to logger.
+func runSubscriberLogging(t *testing.T, opts SubscriberOptions, logger *slog.Logger) (*Subscriber, func() error) {
+	t.Helper()
+	sub, err := NewSubscriber(opts, logger)
 	if err != nil {
 		t.Fatalf("NewSubscriber: %v", err)
 	}
@@ -72,6 +78,7 @@ func nextN(t *testing.T, sub *Subscriber, n int) []Delivery {
 		if err != nil {
 			t.Fatalf("Next after %d deliveries: %v", len(out), err)
 		}
+		sub.Release(d)
 		out = append(out, d)
 	}
 	return out
@@ -383,50 +390,85 @@ func TestSubscriberFatalRefusals(t *testing.T) {
 	}
 }
 
+// TestSubscriberBackpressure checks that the reader stops reading the websocket once MaxHeld
+// deliveries or MaxHeldBytes are held, counting deliveries taken by Next and not released,
+// and that releasing resumes it with nothing lost or reordered.
 func TestSubscriberBackpressure(t *testing.T) {
-	// total*16 KiB is more than the loopback socket buffers can hold, so the writes must stall.
-	const total = 5000
-	srv := newWSTestServer(t, 1).start()
-	opts := testOptions(srv.url(), Subscription{Stream: "a"})
-	opts.Buffer = 4
-	sub, stop := runSubscriber(t, opts)
-	sc := srv.next(t)
-	filler := strings.Repeat("x", 16<<10)
-	var written atomic.Int32
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		for i := range total {
-			if sc.deliver("a", fmt.Sprintf(`{"i":%d,"f":"%s"}`, i, filler)) != nil {
-				return
+	for _, tc := range []struct {
+		name     string
+		maxHeld  int
+		maxBytes int64
+		wantHeld int // each delivery has 16 KiB of payload and a little more
+	}{
+		{"messages", 4, 0, 4},
+		{"bytes", 1000, 40000, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// total*16 KiB is more than the loopback socket buffers can hold, so the writes
+			// must stall.
+			const total = 5000
+			srv := newWSTestServer(t, 1).start()
+			opts := testOptions(srv.url(), Subscription{Stream: "a"})
+			opts.MaxHeld, opts.MaxHeldBytes = tc.maxHeld, tc.maxBytes
+			sub, stop := runSubscriber(t, opts)
+			sc := srv.next(t)
+			filler := strings.Repeat("x", 16<<10)
+			var written atomic.Int32
+			writerDone := make(chan struct{})
+			go func() {
+				defer close(writerDone)
+				for i := range total {
+					if sc.deliver("a", fmt.Sprintf(`{"i":%d,"f":"%s"}`, i, filler)) != nil {
+						return
+					}
+					written.Add(1)
+				}
+			}()
+			stalledAt := waitForStall(t, &written, total)
+			t.Logf("server writes stalled after %d deliveries", stalledAt)
+			if w := sub.Window(); w.Held != tc.wantHeld || w.Queued != tc.wantHeld || !w.Paused {
+				t.Fatalf("window %+v, want %d held, all queued, reading paused", w, tc.wantHeld)
 			}
-			written.Add(1)
-		}
-	}()
-	stalledAt := waitForStall(t, &written, total)
-	t.Logf("server writes stalled after %d deliveries", stalledAt)
-	for deadline := time.Now().Add(5 * time.Second); sub.Buffered() != opts.Buffer; {
-		if time.Now().After(deadline) {
-			t.Fatalf("buffered %d deliveries, want the buffer size %d", sub.Buffered(), opts.Buffer)
-		}
-		time.Sleep(10 * time.Millisecond) // the reader fills the buffer; nothing to await
+			// Taking deliveries without releasing them does not resume reading.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			taken := make([]Delivery, 0, tc.wantHeld)
+			for range tc.wantHeld {
+				d, err := sub.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				taken = append(taken, d)
+			}
+			if again := waitForStall(t, &written, total); again != stalledAt {
+				t.Fatalf("the server wrote %d more deliveries while none was released", again-stalledAt)
+			}
+			if w := sub.Window(); w.Held != tc.wantHeld || w.Queued != 0 || w.HeldBytes < int64(tc.wantHeld)*16<<10 {
+				t.Fatalf("window after taking every queued delivery: %+v", w)
+			}
+			if sub.Release(Delivery{}) || !sub.Release(taken[0]) || sub.Release(taken[0]) {
+				t.Fatal("Release accepted a delivery it never handed out, or one twice")
+			}
+			for _, d := range taken[1:] {
+				sub.Release(d)
+			}
+			// Releasing resumes the server's writes; everything arrives in order.
+			for i := len(taken); written.Load() < stalledAt+50; i++ {
+				d, err := sub.Next(ctx)
+				if err != nil {
+					t.Fatalf("Next %d: %v", i, err)
+				}
+				if want := fmt.Sprintf(`{"i":%d,`, i); !strings.HasPrefix(string(d.Payload), want) {
+					t.Fatalf("delivery %d starts %.20q", i, d.Payload)
+				}
+				sub.Release(d)
+			}
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			<-writerDone
+		})
 	}
-	// Reading resumes the server's writes; everything arrives in order.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for i := 0; written.Load() < stalledAt+50; i++ {
-		d, err := sub.Next(ctx)
-		if err != nil {
-			t.Fatalf("Next %d: %v", i, err)
-		}
-		if want := fmt.Sprintf(`{"i":%d,`, i); !strings.HasPrefix(string(d.Payload), want) {
-			t.Fatalf("delivery %d starts %.20q", i, d.Payload)
-		}
-	}
-	if err := stop(); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	<-writerDone
 }
 
 // waitForStall returns the value of counter once it stopped growing for 200ms.

@@ -209,6 +209,7 @@ func nextPayload(t *testing.T, sub *streamsea.Subscriber) string {
 	if err != nil {
 		t.Fatalf("next: %v", err)
 	}
+	sub.Release(d)
 	return string(d.Payload)
 }
 
