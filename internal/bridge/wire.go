@@ -207,7 +207,7 @@ func (w *wiring) kafkaSink(p config.Pipeline, logger *slog.Logger) (pipeline.Sin
 	}
 	return sink.NewKafka(sink.KafkaOptions{
 		Pipeline: p.Name, Conn: conn, Topic: p.Sink.Topic, RequiredAcks: p.Sink.Acks,
-		Compression: p.Sink.Compression, BatchSize: p.Sink.BatchSize, BatchBytes: int64(p.Sink.BatchBytes),
+		Compression: p.Sink.Compression, Partitioner: p.Sink.Partitioner, BatchSize: p.Sink.BatchSize, BatchBytes: int64(p.Sink.BatchBytes),
 		BatchTimeout: p.Sink.BatchTimeout, WriteTimeout: p.Sink.WriteTimeout, MaxAttempts: p.Sink.MaxAttempts,
 		InstanceID: w.cfg.Bridge.InstanceID, AddHeaders: p.Sink.Headers,
 	}, logger, w.metrics.kafkaSink)

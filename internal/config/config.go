@@ -163,7 +163,7 @@ type Source struct {
 }
 
 // Sink is where a pipeline writes. Type selects which fields apply: Topic, Acks, Compression,
-// BatchSize, BatchBytes, BatchTimeout, MaxAttempts, WriteTimeout and Headers for a kafka sink;
+// Partitioner, BatchSize, BatchBytes, BatchTimeout, MaxAttempts, WriteTimeout and Headers for a kafka sink;
 // Stream, Schema, SchemaFile, OnSchemaConflict, Validate and MaxInFlightRequests for a
 // streamsea sink. After Load,
 // Schema holds the parsed SchemaFile when one was given.
@@ -173,6 +173,7 @@ type Sink struct {
 	Topic            string            `koanf:"topic"`
 	Acks             string            `koanf:"acks"`        // all|one|none
 	Compression      string            `koanf:"compression"` // none|gzip|snappy|lz4|zstd
+	Partitioner      string            `koanf:"partitioner"` // murmur2|crc32|fnv1a|round_robin
 	BatchSize        int               `koanf:"batch_size"`
 	BatchBytes       int               `koanf:"batch_bytes"`
 	BatchTimeout     time.Duration     `koanf:"batch_timeout"`

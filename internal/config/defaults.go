@@ -88,6 +88,7 @@ func DefaultSink(t Endpoint) Sink {
 	case EndpointKafka:
 		s.Acks = "all"
 		s.Compression = "none"
+		s.Partitioner = "murmur2"
 		s.BatchSize = 500
 		s.BatchBytes = 1 << 20
 		s.BatchTimeout = time.Millisecond

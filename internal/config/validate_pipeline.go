@@ -136,7 +136,7 @@ func sinkKeyOwner(key string) Endpoint {
 	switch key {
 	case "stream", "schema", "schema_file", "on_schema_conflict", "validate", "max_in_flight_requests":
 		return EndpointStreamsea
-	case "topic", "acks", "compression", "batch_size", "batch_bytes", "batch_timeout",
+	case "topic", "acks", "compression", "partitioner", "batch_size", "batch_bytes", "batch_timeout",
 		"max_attempts", "write_timeout", "headers":
 		return EndpointKafka
 	}
@@ -194,6 +194,7 @@ func (v *validator) kafkaSink(path string, s Sink, m Mapping) {
 	}
 	v.oneOf(path+".acks", s.Acks, "all", "one", "none")
 	v.oneOf(path+".compression", s.Compression, "none", "gzip", "snappy", "lz4", "zstd")
+	v.oneOf(path+".partitioner", s.Partitioner, "murmur2", "crc32", "fnv1a", "round_robin")
 	v.atLeast(path+".batch_size", s.BatchSize, 1)
 	v.atLeast(path+".batch_bytes", s.BatchBytes, 1)
 	v.positive(path+".batch_timeout", s.BatchTimeout)

@@ -49,10 +49,31 @@ type KafkaOptions struct {
 	MaxAttempts  int           // produce attempts inside one Write; default 3
 	InstanceID   string
 	AddHeaders   bool
+	// Partitioner places records with a key: PartitionerMurmur2 (the default), PartitionerCRC32,
+	// PartitionerFNV1a or PartitionerRoundRobin (keys ignored).
+	Partitioner string
 }
 
-// Kafka is a pipeline.Sink producing to Kafka with one kafka-go Writer. Records with a key are
-// partitioned by key hash; records without a key are spread round robin.
+// Partitioners: where a record goes, by the client whose placement they reproduce.
+const (
+	// PartitionerMurmur2 places a keyed record where the Java producer (so Kafka Streams,
+	// Kafka Connect and kafka-console-producer) and franz-go do: murmur2(key) made positive,
+	// modulo the partition count. Records without a key go to a random partition.
+	PartitionerMurmur2 = "murmur2"
+	// PartitionerCRC32 is librdkafka's default (consistent_random), used by confluent-kafka
+	// for Python, Go, .NET and by kcat: CRC-32 of the key; records with an empty or no key go
+	// to a random partition.
+	PartitionerCRC32 = "crc32"
+	// PartitionerFNV1a is Sarama's default hash partitioner (and kafka-go's Hash): FNV-1a of
+	// the key; records without a key go round robin.
+	PartitionerFNV1a = "fnv1a"
+	// PartitionerRoundRobin ignores keys and spreads records over the partitions in turn.
+	PartitionerRoundRobin = "round_robin"
+)
+
+// Kafka is a pipeline.Sink producing to Kafka with one kafka-go Writer. Records are placed by
+// the configured partitioner (see the Partitioner constants): by default, a record with a key
+// lands on the partition the Java producer would choose for that key.
 //
 // Write is synchronous: it returns nil once every record is acknowledged with the configured
 // acks. When some records fail, the batch is reported failed and the runner writes it again;
@@ -127,6 +148,9 @@ func validateKafkaOptions(o *KafkaOptions) error {
 	if _, err := compression(o.Compression); err != nil {
 		return err
 	}
+	if _, err := balancer(o.Partitioner); err != nil {
+		return err
+	}
 	if o.BatchSize < 0 || o.BatchBytes < 0 || o.BatchTimeout < 0 || o.WriteTimeout < 0 || o.MaxAttempts < 0 {
 		return errors.New("negative batch size, batch bytes, timeout or attempts")
 	}
@@ -155,6 +179,21 @@ func requiredAcks(s string) (kafka.RequiredAcks, error) {
 		return kafka.RequireNone, nil
 	}
 	return 0, fmt.Errorf("required acks %q: want all, one or none", s)
+}
+
+func balancer(s string) (kafka.Balancer, error) {
+	switch s {
+	case "", PartitionerMurmur2:
+		return kafka.Murmur2Balancer{}, nil
+	case PartitionerCRC32:
+		return kafka.CRC32Balancer{}, nil
+	case PartitionerFNV1a:
+		return &kafka.Hash{}, nil
+	case PartitionerRoundRobin:
+		return &kafka.RoundRobin{}, nil
+	}
+	return nil, fmt.Errorf("partitioner %q: want %s, %s, %s or %s", s,
+		PartitionerMurmur2, PartitionerCRC32, PartitionerFNV1a, PartitionerRoundRobin)
 }
 
 func compression(s string) (kafka.Compression, error) {
@@ -211,11 +250,12 @@ func fatalIf(fatal bool, err error) error {
 func (k *Kafka) newWriter(t *kafka.Transport) *kafka.Writer {
 	acks, _ := requiredAcks(k.opts.RequiredAcks)
 	codec, _ := compression(k.opts.Compression)
+	partitioner, _ := balancer(k.opts.Partitioner)
 	logger := k.logger
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(k.opts.Conn.Brokers...),
 		Transport:              t,
-		Balancer:               &kafka.Hash{}, // nil keys go round robin
+		Balancer:               partitioner,
 		RequiredAcks:           acks,
 		Compression:            codec,
 		BatchSize:              k.opts.BatchSize,
