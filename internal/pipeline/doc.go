@@ -39,7 +39,9 @@
 // writes everything queued; reading and writing share the ShutdownTimeout budget, after which
 // their contexts are cancelled. What is still unwritten then is nacked (ErrShutdownTimeout) and Run
 // reports it. Finally the source is closed (so that it can commit what was acked), then the
-// sink. No goroutine started by Run outlives it.
+// sink. A source that implements UndeliveredReporter then says how many messages it received
+// and never handed over; Run reports those too (ErrUndelivered), and Stats counts them. No
+// goroutine started by Run outlives it.
 //
 // Ready, Stats and the metrics may be read concurrently with Run.
 package pipeline

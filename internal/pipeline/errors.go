@@ -11,6 +11,9 @@ var (
 	// ErrShutdownTimeout is returned by Run when the shutdown budget expired before everything
 	// read had been written; the unwritten messages were nacked.
 	ErrShutdownTimeout = errors.New("shutdown budget expired")
+	// ErrUndelivered is returned by Run when the source (an UndeliveredReporter) received
+	// messages that it never handed to the runner; they are lost.
+	ErrUndelivered = errors.New("received by the source and never read")
 )
 
 var (

@@ -58,6 +58,15 @@ type IntakeStopper interface {
 	StopIntake()
 }
 
+// UndeliveredReporter is implemented by sources that can lose messages they received without
+// handing them to the runner (the stream-sea source: deliveries still buffered when it is
+// closed). Undelivered is the number lost so far; it is final once Close returned. The runner
+// reports it in Stats and, when it is not zero after Close, in Run's error. It must be safe for
+// concurrent use.
+type UndeliveredReporter interface {
+	Undelivered() uint64
+}
+
 // ConnectionReporter is implemented by sources and sinks that keep a connection up by
 // themselves after Connect (the stream-sea source reconnects its websocket internally). The
 // runner's Ready includes Connected, so that readiness reports such a connection being down.

@@ -46,6 +46,14 @@ func (r *Runner) Ready() bool {
 	return r.ready.Load() && reportsConnected(r.opts.Source) && reportsConnected(r.opts.Sink)
 }
 
+// undelivered is what the source reports as received and never handed over.
+func (r *Runner) undelivered() uint64 {
+	if u, ok := r.opts.Source.(UndeliveredReporter); ok {
+		return u.Undelivered()
+	}
+	return 0
+}
+
 // reportsConnected is false only for a ConnectionReporter whose connection is down.
 func reportsConnected(v any) bool {
 	c, ok := v.(ConnectionReporter)
@@ -56,6 +64,7 @@ func reportsConnected(v any) bool {
 func (r *Runner) Stats() Stats {
 	s := r.c.snapshot()
 	s.Ready = r.Ready()
+	s.Undelivered = r.undelivered()
 	return s
 }
 
@@ -63,8 +72,10 @@ func (r *Runner) Stats() Stats {
 // then the source, and moves messages until ctx is done or a fatal
 // error occurs. On ctx cancellation it stops reading, writes everything already read within
 // the shutdown budget, nacks what is left, closes the source and then the sink, and returns
-// nil if nothing had to be nacked. Otherwise it returns the fatal error (wrapping ErrFatal,
-// ErrPoisonMessage or ErrShutdownTimeout). No goroutine started by Run outlives it.
+// nil if nothing was given up on. Otherwise it returns every reason it stopped, joined: the
+// fatal error (wrapping ErrFatal or ErrPoisonMessage), ErrShutdownTimeout with the number of
+// messages nacked, ErrUndelivered with the number the source received and never handed over,
+// errors of closing. No goroutine started by Run outlives it.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("pipeline %q: %w", r.opts.Name, ErrAlreadyStarted)
@@ -72,6 +83,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.m.running.Set(1)
 	defer r.m.running.Set(0)
 	err := errors.Join(r.run(ctx), r.close(ctx))
+	if n := r.undelivered(); n > 0 {
+		err = errors.Join(err, fmt.Errorf("%d message(s) %w", n, ErrUndelivered))
+	}
 	if err != nil {
 		return fmt.Errorf("pipeline %q: %w", r.opts.Name, err)
 	}

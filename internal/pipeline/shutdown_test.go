@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -141,6 +142,54 @@ func TestShutdownDrainIsBoundedByTheBudget(t *testing.T) {
 	}
 	if a, na := src.acked.Load(), src.nacked.Load(); a != 0 || na == 0 {
 		t.Errorf("acked %d, nacked %d; want none acked and what was read nacked", a, na)
+	}
+}
+
+// leftoverSource is a bufferedSource that counts what is still in its buffer when it is
+// closed as undelivered, as the stream-sea source does.
+type leftoverSource struct {
+	*bufferedSource
+	undelivered atomic.Uint64
+}
+
+var _ pipeline.UndeliveredReporter = (*leftoverSource)(nil)
+
+func (s *leftoverSource) Close(context.Context) error {
+	s.undelivered.Store(uint64(len(s.buf)))
+	return nil
+}
+
+func (s *leftoverSource) Undelivered() uint64 { return s.undelivered.Load() }
+
+// TestShutdownReportsUndeliveredMessages stops a runner whose budget expires while its source
+// still buffers messages it cannot redeliver: Run names both losses, the nacked and the never
+// read, and Stats counts both.
+func TestShutdownReportsUndeliveredMessages(t *testing.T) {
+	const n = 100
+	rg := newRig(0)
+	src := &leftoverSource{bufferedSource: newBufferedSource(n, 10)}
+	rg.opts.Source = src
+	rg.opts.ShutdownTimeout = 50 * time.Millisecond
+	mapper, seen := seenMapper(5)
+	rg.opts.Mapper = mapper
+	rg.sink.SetBlocked(true) // never answers
+	run := rg.start(t)
+	await(t, seen, "the runner to read")
+	run.cancel()
+	err := run.wait()
+	if !errors.Is(err, pipeline.ErrShutdownTimeout) || !errors.Is(err, pipeline.ErrUndelivered) {
+		t.Fatalf("Run = %v, want ErrShutdownTimeout and ErrUndelivered", err)
+	}
+	st := run.runner.Stats()
+	left := src.undelivered.Load()
+	if left == 0 || st.Undelivered != left {
+		t.Errorf("Stats().Undelivered = %d, the source reports %d; want it equal and not 0", st.Undelivered, left)
+	}
+	if want := fmt.Sprintf("%d message(s) received by the source and never read", left); !strings.Contains(err.Error(), want) {
+		t.Errorf("Run = %q, want it to contain %q", err, want)
+	}
+	if st.Nacked == 0 || st.In != st.Nacked || uint64(n) != st.In+left {
+		t.Errorf("stats %+v: want everything read nacked, and read + undelivered = %d", st, n)
 	}
 }
 

@@ -11,6 +11,7 @@ type Stats struct {
 	DeadLettered uint64 // messages written to the dead-letter destination
 	Dropped      uint64 // poison messages dropped
 	Nacked       uint64 // source messages nacked
+	Undelivered  uint64 // messages the source received and never handed over (UndeliveredReporter)
 	Errors       uint64 // errors of every stage
 	Retries      uint64
 	Reconnects   uint64 // both sides

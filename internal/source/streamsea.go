@@ -50,6 +50,8 @@ type StreamSea struct {
 	opts    StreamSeaOptions
 	logger  *slog.Logger
 	metrics streamSeaPipelineMetrics
+	// undelivered counts the messages received and not acked when Close was called.
+	undelivered atomic.Uint64
 
 	mu            sync.Mutex
 	run           *subscriberRun // nil until Connect
@@ -61,10 +63,15 @@ type StreamSea struct {
 }
 
 var (
-	_ pipeline.Source             = (*StreamSea)(nil)
-	_ pipeline.IntakeStopper      = (*StreamSea)(nil)
-	_ pipeline.ConnectionReporter = (*StreamSea)(nil)
+	_ pipeline.Source              = (*StreamSea)(nil)
+	_ pipeline.IntakeStopper       = (*StreamSea)(nil)
+	_ pipeline.ConnectionReporter  = (*StreamSea)(nil)
+	_ pipeline.UndeliveredReporter = (*StreamSea)(nil)
 )
+
+// Undelivered is the number of messages received and never delivered: those not acked when
+// Close was called, buffered and never read included. It is 0 until Close.
+func (s *StreamSea) Undelivered() uint64 { return s.undelivered.Load() }
 
 // Connected reports whether the websocket is connected, authenticated and subscribed now. It
 // is false before Connect, after Close, and while the subscriber reconnects.
@@ -322,6 +329,7 @@ func (s *StreamSea) reportUndelivered(r *subscriberRun) {
 	w := r.sub.Window()
 	unacked, buffered := w.Held-w.Queued, w.Queued
 	if n := unacked + buffered; n > 0 {
+		s.undelivered.Add(uint64(n))
 		s.metrics.undelivered.Add(float64(n))
 		s.logger.Warn("stream-sea messages received but not delivered",
 			"unacked", unacked, "buffered", buffered)
