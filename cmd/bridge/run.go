@@ -11,12 +11,14 @@ import (
 	"github.com/seabridge/seabridge/internal/config"
 )
 
-const runHelp = `Run the pipelines of a config file until SIGINT or SIGTERM. On a signal the bridge stops
-reading, writes out everything it has received, commits Kafka offsets and exits, within
-bridge.shutdown_timeout; messages still unwritten when that budget runs out are given up on
-(exit code 1). A fatal pipeline error (rejected credentials, schema conflict, missing topic)
-stops the bridge with exit code 1 and a message naming the pipeline. An invalid config, or a
-metrics address that cannot be bound, is exit code 2.`
+const runHelp = `Run the pipelines of a config file until SIGINT or SIGTERM. On a signal /readyz answers 503,
+and the bridge stops reading, writes out everything it has received, commits Kafka offsets and
+exits, within bridge.shutdown_timeout; /metrics serves until then. Each pipeline logs a
+"pipeline stopped" line with its counters. Messages still unwritten when that budget runs out
+are given up on: they are logged per pipeline and the exit code is 1. A fatal pipeline error
+(rejected credentials, schema conflict, missing topic) stops the bridge with exit code 1 and a
+message naming the pipeline. An invalid config, or a metrics address that cannot be bound, is
+exit code 2.`
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", "[--config FILE]", runHelp, stderr)

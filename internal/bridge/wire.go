@@ -43,6 +43,9 @@ func newMetricSets(reg prometheus.Registerer) *metricSets {
 type builtPipeline struct {
 	name   string
 	runner *pipeline.Runner
+	// redelivers: the source reads again what was not acked (Kafka, from the last commit);
+	// what a stream-sea source gives up on is lost.
+	redelivers bool
 }
 
 // wiring turns a validated config into components: the one place that knows both the config
@@ -123,7 +126,7 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 	if !m.Identity() {
 		opts.Mapper = m
 	}
-	bp := &builtPipeline{name: p.Name}
+	bp := &builtPipeline{name: p.Name, redelivers: p.Source.Type == config.EndpointKafka}
 	switch p.DeadLetter.Policy {
 	case config.PolicyDLQ:
 		conn, err := w.kafkaConn(p.DeadLetter.Connection)
