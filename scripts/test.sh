@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, in stages (make test runs all of them):
 #
-#   vet          go vet ./...
-#   unit         go test -race -count=1 ./...            (Kafka tests use in-process kfake)
+#   vet          go vet ./... (and in the module test/kubernetes)
+#   unit         go test -race -count=1 ./...            (Kafka tests use in-process kfake), and
+#                go test in test/kubernetes (the Kubernetes manifests; a module of its own)
 #   fuzz         every fuzz target for FUZZTIME executions (150000x)  (scripts/fuzz.sh)
 #   kafka        start Apache Kafka (scripts/kafka.sh), run again, with
 #                SEABRIDGE_KAFKA_BROKERS set, every package whose tests import
@@ -23,12 +24,19 @@ kafkatest_pkg="github.com/seabridge/seabridge/internal/testkit/kafkatest"
 
 banner() { printf '\n==================== %s ====================\n' "$*"; }
 
-stage_vet() { go vet ./...; }
+# Stages run in a || list, where set -e does not apply: each step returns on failure.
+stage_vet() {
+	go vet ./... || return
+	(cd test/kubernetes && go vet ./...)
+}
 
 # test/prometheus needs Debian's prometheus package: the deploy stage installs it and runs it.
 stage_unit() {
 	# shellcheck disable=SC2046 # one package per word
-	go test -race -count=1 $(go list ./... | grep -v '/test/prometheus$')
+	go test -race -count=1 $(go list ./... | grep -v '/test/prometheus$') || return
+	# Without -race: it checks files and runs the bridge binary; the race detector would only
+	# slow the build of the Kubernetes libraries it decodes into.
+	(cd test/kubernetes && go test -count=1 ./...)
 }
 
 stage_fuzz() { "$root/scripts/fuzz.sh"; }
@@ -75,9 +83,9 @@ debian_packages() {
 }
 
 stage_deploy() {
-	debian_packages prometheus:prometheus promtool:prometheus docker-compose:docker-compose || return 1
+	debian_packages prometheus:prometheus promtool:prometheus docker-compose:docker-compose || return
 	echo "docker-compose config ($(docker-compose version --short))"
-	docker-compose --project-directory "$root" -f "$root/docker-compose.yml" config -q
+	docker-compose --project-directory "$root" -f "$root/docker-compose.yml" config -q || return
 	go test -count=1 ./test/prometheus/
 }
 
