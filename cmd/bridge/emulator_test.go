@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/seabridge/seabridge/internal/testkit/proctest"
 )
@@ -54,4 +59,34 @@ func TestEmulatorProcessFaults(t *testing.T) {
 		t.Fatalf("reset: %s", resp.Status)
 	}
 	e.WaitStderr(regexp.MustCompile(`fault injected`), 5*time.Second)
+}
+
+// TestEmulatorProcessSendsGoingAwayOnSIGTERM: a websocket client of a `bridge emulator`
+// process that is stopped gets a close frame 1001 with a reason, not a dropped connection.
+func TestEmulatorProcessSendsGoingAwayOnSIGTERM(t *testing.T) {
+	e := proctest.StartEmulator(t)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+e.Addr+"/api/v1/streams", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	resp.Body.Close()
+	defer ws.Close()
+	auth := fmt.Sprintf(`{"id":1,"action":"authenticate","payload":{"type":"basic","clientId":%q,"clientSecret":%q}}`,
+		proctest.EmulatorClientID, proctest.EmulatorClientSecret)
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(auth)); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, answer, err := ws.ReadMessage(); err != nil || !strings.Contains(string(answer), `"success":true`) {
+		t.Fatalf("authenticate: %s %v", answer, err)
+	}
+	e.Signal(syscall.SIGTERM)
+	_, _, err = ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway || ce.Text == "" {
+		t.Fatalf("read after SIGTERM: %v, want a close frame 1001 with a reason", err)
+	}
+	if code := e.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("emulator exited %d, want 0", code)
+	}
 }

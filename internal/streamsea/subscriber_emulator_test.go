@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,39 @@ func TestSubscriberRefusedByEmulatorIsFatal(t *testing.T) {
 	}
 	if _, err := sub.Next(context.Background()); !errors.Is(err, streamsea.ErrAuthFailed) {
 		t.Fatalf("Next = %v, want ErrAuthFailed", err)
+	}
+}
+
+// TestSubscriberLogsTheServersCloseFrame deletes the subscriber's client on the emulator,
+// which closes the websocket with 1008 and a reason: the subscriber's reconnect warning must
+// carry both, and the reconnect is then refused for good.
+func TestSubscriberLogsTheServersCloseFrame(t *testing.T) {
+	emu, client := startEmulator(t)
+	var logs streamsea.SyncLog
+	connects := make(chan struct{}, 8)
+	sub, err := streamsea.NewSubscriber(streamsea.SubscriberOptions{
+		URL: emu.WSURL(), ClientID: "bridge", ClientSecret: "s3cret",
+		Subscriptions: []streamsea.Subscription{{Stream: "ships", GroupID: emuGroup}},
+		Backoff:       backoff.Policy{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Hooks:         streamsea.Hooks{OnConnect: func() { connects <- struct{}{} }},
+	}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- sub.Run(ctx) }()
+	awaitConnect(t, connects)
+	if _, err := client.DeleteClient(ctx, "bridge"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, streamsea.ErrAuthFailed) {
+		t.Fatalf("Run = %v, want ErrAuthFailed once the client is gone", err)
+	}
+	for _, want := range []string{"close_code=1008", `close_reason="the client was deleted"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs do not contain %s:\n%s", want, logs.String())
+		}
 	}
 }

@@ -38,14 +38,30 @@ type subscription struct {
 	filter   *filter
 }
 
+// closeWait bounds the write of a close frame before the connection is closed anyway.
+const closeWait = time.Second
+
+// Close codes and reasons the server sends when it ends a connection [E].
+const (
+	reasonShutdown      = "the server is shutting down"        // 1001
+	reasonJWTExpired    = "the JWT has expired"                // 1008
+	reasonClientDeleted = "the client was deleted"             // 1008
+	reasonJailDeleted   = "the jail was deleted"               // 1008
+	reasonSlow          = "slow subscriber: the queue is full" // 1008
+)
+
 // wsConn is one websocket connection: the handler goroutine reads (and owns nextID and subs),
-// one writer goroutine writes. Anything may call kill or enqueue concurrently.
+// one writer goroutine writes. Anything may call end, kill or enqueue concurrently.
 type wsConn struct {
 	srv  *Server
 	ws   *websocket.Conn
 	out  chan outFrame
-	done chan struct{} // closed by kill
-	kill func()
+	done chan struct{} // closed by end
+	// end closes the connection, once: with a close frame of code and reason (written by
+	// another goroutine, at most closeWait, so that end never blocks), or abruptly, as a
+	// network failure would, with code 0.
+	end  func(code int, reason string)
+	kill func() // end(0, "")
 
 	sess        atomic.Pointer[session]
 	nextID      uint64
@@ -62,12 +78,23 @@ func newWSConn(srv *Server, ws *websocket.Conn) *wsConn {
 		writerDone: make(chan struct{}),
 	}
 	var once sync.Once
-	c.kill = func() {
+	c.end = func(code int, reason string) {
 		once.Do(func() {
 			close(c.done)
-			_ = c.ws.NetConn().Close() // unblocks the reader and the writer
+			if code == 0 {
+				_ = c.ws.NetConn().Close() // unblocks the reader and the writer
+				return
+			}
+			srv.wg.Add(1) // the connection's handler is still tracked: Close waits for this too
+			go func() {
+				defer srv.wg.Done()
+				msg := websocket.FormatCloseMessage(code, reason)
+				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeWait))
+				_ = c.ws.NetConn().Close()
+			}()
 		})
 	}
+	c.kill = func() { c.end(0, "") }
 	return c
 }
 
@@ -181,7 +208,7 @@ func (c *wsConn) enqueue(f outFrame, w *blockWaiter) error {
 	case PolicyDisconnect:
 		f.st.dropped.Add(uint64(f.n))
 		c.srv.log.Warn("closing slow subscriber", "jail", f.st.jailID, "stream", f.st.name)
-		c.kill()
+		c.end(websocket.ClosePolicyViolation, reasonSlow)
 		return nil
 	case PolicyBlock:
 		return w.wait(c, f)

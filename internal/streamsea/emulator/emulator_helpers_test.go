@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -228,6 +229,24 @@ func (c *wsClient) expectClosed() {
 	} else if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
 		c.t.Fatal("the connection stayed open")
 	}
+}
+
+// expectCloseFrame reads until the server closes the connection and checks that it sent a
+// close frame with code and reason; frames before it are skipped.
+func (c *wsClient) expectCloseFrame(code int, reason string) {
+	c.t.Helper()
+	for range 10000 {
+		_, err := c.tryRead(5 * time.Second)
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != code || ce.Text != reason {
+			c.t.Fatalf("connection ended with %v, want a close frame %d %q", err, code, reason)
+		}
+		return
+	}
+	c.t.Fatal("the connection stayed open")
 }
 
 func (c *wsClient) authBasic(id, secret string) wireFrame {

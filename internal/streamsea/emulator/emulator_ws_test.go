@@ -247,7 +247,7 @@ func TestJWTExpiryClosesConnection(t *testing.T) {
 		t.Fatalf("answer %+v", f)
 	}
 	start := time.Now()
-	c.expectClosed()
+	c.expectCloseFrame(websocket.ClosePolicyViolation, "the JWT has expired")
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("closed after %v", d)
 	}
@@ -323,7 +323,20 @@ func TestDeletingClientClosesItsConnections(t *testing.T) {
 	if a := do(t, hc, s, as(call{method: "DELETE", path: "/api/v1/client/bob"})); a.status != 200 {
 		t.Fatalf("delete: %d %s", a.status, a.raw)
 	}
-	bob.expectClosed()
+	bob.expectCloseFrame(websocket.ClosePolicyViolation, "the client was deleted")
+}
+
+func TestDeletingJailClosesItsConnections(t *testing.T) {
+	s := startServer(t, Options{})
+	hc := httpClient(t)
+	carol := dial(t, s)
+	if f := carol.authBasic("carol", "carol-secret"); f.Success == nil || !*f.Success {
+		t.Fatalf("auth %+v", f)
+	}
+	if a := do(t, hc, s, as(call{method: "DELETE", path: "/api/v1/jails/other"})); a.status != 200 {
+		t.Fatalf("delete jail: %d %s", a.status, a.raw)
+	}
+	carol.expectCloseFrame(websocket.ClosePolicyViolation, "the jail was deleted")
 }
 
 func TestCloseIsIdempotentAndStopsEverything(t *testing.T) {
@@ -345,7 +358,7 @@ func TestCloseIsIdempotentAndStopsEverything(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c.expectClosed()
+	c.expectCloseFrame(websocket.CloseGoingAway, "the server is shutting down")
 	if s.Stats().Connections != 0 {
 		t.Fatal("connections left after Close")
 	}

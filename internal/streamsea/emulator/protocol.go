@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/gorilla/websocket"
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
 
@@ -61,7 +62,9 @@ func (c *wsConn) authenticate(f streamsea.Frame) bool {
 		return false
 	}
 	if !expiry.IsZero() {
-		c.expiryTimer = time.AfterFunc(time.Until(expiry), c.kill)
+		c.expiryTimer = time.AfterFunc(time.Until(expiry), func() {
+			c.end(websocket.ClosePolicyViolation, reasonJWTExpired)
+		})
 	}
 	payload, _ := json.Marshal(map[string]string{"jailId": sess.jailID})
 	yes := true

@@ -34,7 +34,7 @@ func (s *Server) handleDeleteClient(w http.ResponseWriter, r *http.Request, call
 		writeErr(w, err)
 		return
 	}
-	s.closeWhere(func(sess *session) bool { return sess.clientID == id })
+	s.closeWhere(reasonClientDeleted, func(sess *session) bool { return sess.clientID == id })
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
 }
 
@@ -129,6 +129,6 @@ func (s *Server) handleDeleteJail(w http.ResponseWriter, r *http.Request, _ clie
 		writeErr(w, err)
 		return
 	}
-	s.closeWhere(func(sess *session) bool { return sess.jailID == id })
+	s.closeWhere(reasonJailDeleted, func(sess *session) bool { return sess.jailID == id })
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
 }

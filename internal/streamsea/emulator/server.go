@@ -151,8 +151,9 @@ func (s *Server) baseURL(scheme string) string {
 // websocket connections and waits for its handlers.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops listening, closes every connection and waits until every goroutine and handler
-// of the server has returned. It is idempotent and always returns nil.
+// Close stops listening, closes every websocket with a close frame (1001 going away) and waits
+// until every goroutine and handler of the server has returned. It is idempotent and always
+// returns nil.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -165,7 +166,7 @@ func (s *Server) Close() error {
 			_ = srv.Close() // closes the listener and idle or active non-websocket connections
 		}
 		for _, c := range conns {
-			c.kill()
+			c.end(websocket.CloseGoingAway, reasonShutdown)
 		}
 		s.wg.Wait()
 	})
@@ -184,8 +185,9 @@ func (s *Server) DropConnections() int {
 	return len(conns)
 }
 
-// closeWhere closes the connections whose session matches; used when clients or jails go.
-func (s *Server) closeWhere(match func(*session) bool) {
+// closeWhere closes the connections whose session matches with a close frame (1008 policy
+// violation, reason); used when clients or jails go.
+func (s *Server) closeWhere(reason string, match func(*session) bool) {
 	s.mu.Lock()
 	conns := s.connList(func(c *wsConn) bool {
 		sess := c.sess.Load()
@@ -193,7 +195,7 @@ func (s *Server) closeWhere(match func(*session) bool) {
 	})
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.kill()
+		c.end(websocket.ClosePolicyViolation, reason)
 	}
 }
 
