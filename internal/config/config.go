@@ -74,6 +74,7 @@ func (c StreamseaConnection) WebsocketURL() string {
 	if err != nil {
 		return ""
 	}
+	u.User = nil // credentials are never sent in a URL (and Validate refuses them)
 	switch u.Scheme {
 	case "http":
 		u.Scheme = "ws"

@@ -72,7 +72,11 @@ func printableStruct(v reflect.Value) map[string]any {
 		if key == "" || key == "-" {
 			continue
 		}
-		if p := printable(v.Field(i)); p != nil {
+		p := printable(v.Field(i))
+		if u, ok := p.(string); ok && key == "url" {
+			p = shownURL(u)
+		}
+		if p != nil {
 			out[key] = p
 		}
 	}

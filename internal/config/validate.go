@@ -128,6 +128,10 @@ func (v *validator) streamseaConnections() {
 }
 
 func (v *validator) streamseaURL(path string, c StreamseaConnection) {
+	if shownURL(c.URL) != c.URL {
+		v.add(path+".url", "%q holds credentials (user:password@): remove them and set client_id and client_secret (or client_secret_file)", shownURL(c.URL))
+		return
+	}
 	u, err := url.Parse(c.URL)
 	switch {
 	case err != nil || u.Host == "":
@@ -217,6 +221,10 @@ func (v *validator) kafkaConnections() {
 			v.add(path+".brokers", "must not be empty")
 		}
 		for i, b := range c.Brokers {
+			if strings.Contains(b, "@") {
+				v.add(fmt.Sprintf("%s.brokers[%d]", path, i), "holds credentials (user:password@): remove them and set [kafka.NAME.sasl]")
+				continue
+			}
 			if err := checkHostPort(b, false); err != nil {
 				v.add(fmt.Sprintf("%s.brokers[%d]", path, i), "%q: %v", b, err)
 			}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestURLCredentialsAreNeverEchoed: validate, validate --print and run refuse a secret in a
+// URL's userinfo, from the file or the environment, with exit code 2, and never print it.
+func TestURLCredentialsAreNeverEchoed(t *testing.T) {
+	const secret = "S3CRET-userinfo"
+	dir := t.TempDir()
+	write := func(name, url string) string {
+		path := filepath.Join(dir, name)
+		content := "[streamsea.default]\nurl = \"" + url + "\"\nclient_id = \"bridge\"\nclient_secret = \"x\"\n" +
+			"[[pipelines]]\nname = \"up\"\n[pipelines.source]\ntype = \"streamsea\"\nstreams = [\"s\"]\n" +
+			"[pipelines.sink]\ntype = \"kafka\"\ntopic = \"t\"\n[pipelines.dead_letter]\npolicy = \"drop\"\n"
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	inFile := write("userinfo.toml", "http://bridge:"+secret+"@127.0.0.1:1")
+	clean := write("clean.toml", "http://127.0.0.1:1")
+	cases := []struct {
+		name string
+		args []string
+		env  string
+	}{
+		{"validate", []string{"validate", "--config", inFile}, ""},
+		{"validate --print", []string{"validate", "--print", "--config", inFile}, ""},
+		{"run", []string{"run", "--config", inFile}, ""},
+		{"run, from the environment", []string{"run", "--config", clean}, "http://" + secret + "@127.0.0.1:1"},
+		{"validate --print, from the environment", []string{"validate", "--print", "--config", clean}, "http://u:" + secret + "@127.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.env != "" {
+				t.Setenv("BRIDGE_STREAMSEA__DEFAULT__URL", c.env)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(c.args, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != 2 {
+				t.Errorf("exit code %d, want 2:\n%s", code, out)
+			}
+			if strings.Contains(out, secret) {
+				t.Errorf("the output shows the secret:\n%s", out)
+			}
+			if !strings.Contains(out, `streamsea["default"].url: "http://[redacted]@127.0.0.1:1" holds credentials`) {
+				t.Errorf("the output does not name the key:\n%s", out)
+			}
+		})
+	}
+}
