@@ -43,11 +43,10 @@ const closeWait = time.Second
 
 // Close codes and reasons the server sends when it ends a connection [E].
 const (
-	reasonShutdown      = "the server is shutting down"        // 1001
-	reasonJWTExpired    = "the JWT has expired"                // 1008
-	reasonClientDeleted = "the client was deleted"             // 1008
-	reasonJailDeleted   = "the jail was deleted"               // 1008
-	reasonSlow          = "slow subscriber: the queue is full" // 1008
+	reasonShutdown      = "the server is shutting down" // 1001
+	reasonJWTExpired    = "the JWT has expired"         // 1008
+	reasonClientDeleted = "the client was deleted"      // 1008
+	reasonJailDeleted   = "the jail was deleted"        // 1008
 )
 
 // wsConn is one websocket connection: the handler goroutine reads (and owns nextID and subs),
@@ -208,7 +207,8 @@ func (c *wsConn) enqueue(f outFrame, w *blockWaiter) error {
 	case PolicyDisconnect:
 		f.st.dropped.Add(uint64(f.n))
 		c.srv.log.Warn("closing slow subscriber", "jail", f.st.jailID, "stream", f.st.name)
-		c.end(websocket.ClosePolicyViolation, reasonSlow)
+		c.kill() // its socket is full: a close frame could not be written
+
 		return nil
 	case PolicyBlock:
 		return w.wait(c, f)
