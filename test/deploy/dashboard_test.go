@@ -160,6 +160,7 @@ func TestDashboard(t *testing.T) {
 		"seabridge_kafka_consumer_lag", "seabridge_streamsea_ws_connected", "seabridge_pipeline_reconnects_total",
 		"seabridge_streamsea_publish_duration_seconds_bucket", "seabridge_kafka_produce_duration_seconds_bucket",
 		"seabridge_pipeline_in_flight_messages", "seabridge_pipeline_up",
+		"seabridge_streamsea_oldest_in_flight_age_seconds", "seabridge_streamsea_ws_reading_paused",
 	} {
 		if !used[want] {
 			t.Errorf("the dashboard shows no %s", want)
