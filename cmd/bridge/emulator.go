@@ -11,7 +11,9 @@ import (
 
 const emulatorHelp = `Serve an in-memory stream-sea 4.x server: the REST API under /api/v1, the websocket
 endpoint /api/v1/streams, /emulator/stats, /emulator/healthz and /emulator/faults (inject 500s, 429/503 with
-Retry-After, latency or hung requests; see docs/emulator.md). Everything lives in memory and is lost at exit.
+Retry-After, latency or hung requests; see docs/emulator.md). Everything lives in memory and is lost at exit,
+unless --data names a directory: jails, clients and schemas are then kept there across restarts (messages
+never are).
 Credentials come from --clients (see docs/emulator.md for the file format) or, without it, from
 --client-id and --client-secret. Stops on SIGINT/SIGTERM.`
 
@@ -24,6 +26,8 @@ func cmdEmulator(ctx context.Context, args []string, stderr io.Writer) error {
 	ping := fs.Duration("ping-interval", 25*time.Second, "interval of the server's websocket pings")
 	queue := fs.Int("queue-size", 4096, "frames queued per subscriber before the slow-subscriber policy applies")
 	slow := fs.String("slow-subscriber", "drop", "policy for a subscriber whose queue is full: drop, disconnect or block")
+	dataDir := fs.String("data", "", "directory that keeps jails, clients and schemas across restarts (created if needed); "+
+		"once it holds a state, the clients flags and file only seed it")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	if err := parseFlags(fs, args); err != nil {
@@ -41,7 +45,7 @@ func cmdEmulator(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	srv, err := emulator.New(emulator.Options{
 		Addr: *listen, Clients: clients, PingInterval: *ping, QueueSize: *queue,
-		SlowSubscriber: *slow, Logger: logger,
+		SlowSubscriber: *slow, Logger: logger, DataDir: *dataDir,
 	})
 	if err != nil {
 		return usageError{fmt.Errorf("emulator: %w", err)}

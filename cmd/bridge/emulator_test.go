@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -88,5 +91,56 @@ func TestEmulatorProcessSendsGoingAwayOnSIGTERM(t *testing.T) {
 	}
 	if code := e.Wait(15 * time.Second); code != 0 {
 		t.Fatalf("emulator exited %d, want 0", code)
+	}
+}
+
+// TestEmulatorProcessKeepsStateInDataDir defines a schema and creates a client on a
+// `bridge emulator --data DIR`, restarts it on the same directory and finds both; a state
+// file that is not one is refused with exit code 2 and a message naming it.
+func TestEmulatorProcessKeepsStateInDataDir(t *testing.T) {
+	dir := t.TempDir()
+	e := proctest.StartEmulator(t, "--data", dir)
+	hc := &http.Client{Transport: &http.Transport{}}
+	t.Cleanup(hc.CloseIdleConnections)
+	call := func(e *proctest.Emulator, method, path, body string, want int) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.URL+path, strings.NewReader(body))
+		req.SetBasicAuth(proctest.EmulatorClientID, proctest.EmulatorClientSecret)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %s %s, want %d", method, path, resp.Status, b.String(), want)
+		}
+		return b.String()
+	}
+	call(e, "POST", "/api/v1/streams/boiler/define", `{"version":3,"fields":[{"name":"t","type":"float"}]}`, 200)
+	call(e, "POST", "/api/v1/client", `{"clientId":"dave"}`, 200)
+	e.Signal(syscall.SIGTERM)
+	if code := e.Wait(15 * time.Second); code != 0 {
+		t.Fatalf("emulator exited %d", code)
+	}
+	again := proctest.StartEmulatorAt(t, e.Addr, "--data", dir)
+	if body := call(again, "GET", "/api/v1/streams/boiler/schema", "", 200); !strings.Contains(body, `"version":3`) {
+		t.Fatalf("schema after the restart: %s", body)
+	}
+	call(again, "POST", "/api/v1/client", `{"clientId":"dave"}`, 409)
+	again.Signal(syscall.SIGTERM)
+	again.Wait(15 * time.Second)
+
+	foreign := t.TempDir()
+	if err := os.WriteFile(filepath.Join(foreign, "state.json"), []byte(`{"clients":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := proctest.Start(t, proctest.Options{Args: []string{"emulator", "--listen", proctest.FreeAddr(t), "--data", foreign}})
+	if code := p.Wait(15 * time.Second); code != 2 {
+		t.Fatalf("emulator with a foreign state file exited %d, want 2", code)
+	}
+	if !strings.Contains(p.Stderr(), "not an emulator state file") || !strings.Contains(p.Stderr(), foreign) {
+		t.Fatalf("stderr does not explain the refusal:\n%s", p.Stderr())
 	}
 }

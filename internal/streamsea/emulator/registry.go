@@ -66,6 +66,24 @@ func newJail(id, name string) *jailState {
 	return &jailState{id: id, name: name, streams: map[string]*stream{}}
 }
 
+// unknownClients returns the ids of the given clients that the registry does not hold with
+// the same secret and jail.
+func (r *registry) unknownClients(clients []Client) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for _, c := range clients {
+		jail := c.JailID
+		if jail == "" {
+			jail = DefaultJail
+		}
+		if rec := r.clients[c.ID]; rec == nil || rec.secret != c.Secret || rec.jailID != jail {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
 // authenticate returns a snapshot of the client when id and secret match.
 func (r *registry) authenticate(id, secret string) (clientRecord, bool) {
 	r.mu.RLock()

@@ -25,6 +25,9 @@ func (s *Server) handleCreateClient(w http.ResponseWriter, r *http.Request, call
 		writeErr(w, err)
 		return
 	}
+	if !s.persisted(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"givenId": body.ClientID, "secret": secret})
 }
 
@@ -35,6 +38,9 @@ func (s *Server) handleDeleteClient(w http.ResponseWriter, r *http.Request, call
 		return
 	}
 	s.closeWhere(reasonClientDeleted, func(sess *session) bool { return sess.clientID == id })
+	if !s.persisted(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
 }
 
@@ -56,6 +62,9 @@ func (s *Server) handleRotateSecret(w http.ResponseWriter, r *http.Request, call
 	secret, err := s.reg.rotateSecret(id)
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if !s.persisted(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"givenId": id, "secret": secret})
@@ -85,6 +94,9 @@ func (s *Server) handleSetJWTKey(w http.ResponseWriter, r *http.Request, caller 
 			writeErr(w, err)
 			return
 		}
+		if !s.persisted(w) {
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"givenId": id, "jwtPublicKey": nil})
 		return
 	}
@@ -95,6 +107,9 @@ func (s *Server) handleSetJWTKey(w http.ResponseWriter, r *http.Request, caller 
 	}
 	if err := s.reg.setJWTKey(id, key, *pem); err != nil {
 		writeErr(w, err)
+		return
+	}
+	if !s.persisted(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"givenId": id, "jwtPublicKey": *pem})
@@ -118,6 +133,9 @@ func (s *Server) handleCreateJail(w http.ResponseWriter, r *http.Request, _ clie
 		writeErr(w, err)
 		return
 	}
+	if !s.persisted(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{
 		"newJailId": body.NewJailID, "newClientId": body.NewClientID, "newClientSecret": secret,
 	})
@@ -130,5 +148,8 @@ func (s *Server) handleDeleteJail(w http.ResponseWriter, r *http.Request, _ clie
 		return
 	}
 	s.closeWhere(reasonJailDeleted, func(sess *session) bool { return sess.jailID == id })
+	if !s.persisted(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"id": id})
 }

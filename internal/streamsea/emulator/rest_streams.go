@@ -96,9 +96,12 @@ func (s *Server) handleDefine(w http.ResponseWriter, r *http.Request, caller cli
 		writeError(w, http.StatusNotFound, "the jail of this client no longer exists", nil)
 		return
 	}
-	stored, _, err := st.define(def)
+	stored, changed, err := st.define(def)
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	if changed && !s.persisted(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, stored)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -31,12 +32,14 @@ type Options struct {
 	BlockTimeout   time.Duration // with PolicyBlock: the longest a publish waits; default 5s
 	MaxBodyBytes   int64         // REST body limit, after gunzip too; default 10 MiB
 	Logger         *slog.Logger  // default: discard
+	// DataDir, when set, keeps jails, clients (secrets and JWT keys) and schemas in
+	// DataDir/state.json across restarts; messages are not kept. The directory is created
+	// if needed. Clients seed a directory without a state file; once it has one, the file's
+	// clients are used and Clients is ignored. One server per directory.
+	DataDir string
 }
 
 func (o *Options) setDefaults() error {
-	if len(o.Clients) == 0 {
-		return ErrNoClients
-	}
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
@@ -82,6 +85,7 @@ type Server struct {
 
 	faults faultTable
 	stop   chan struct{} // closed by Close: aborts requests held by faults
+	saveMu sync.Mutex    // serialises writes of the state file
 
 	wg        sync.WaitGroup // every goroutine and in-flight handler of the server
 	closeOnce sync.Once
@@ -92,7 +96,7 @@ func New(opts Options) (*Server, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	reg, err := newRegistry(opts.Clients)
+	reg, loaded, err := openRegistry(&opts)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +108,44 @@ func New(opts Options) (*Server, error) {
 		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	s.handler = s.routes()
+	if opts.DataDir != "" && !loaded {
+		if err := s.save(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// openRegistry builds the registry from the data directory's state file when there is one
+// (loaded), else from opts.Clients.
+func openRegistry(opts *Options) (reg *registry, loaded bool, err error) {
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+			return nil, false, fmt.Errorf("emulator: data directory: %w", err)
+		}
+		st, found, err := loadState(opts.DataDir)
+		if err != nil {
+			return nil, false, err
+		}
+		if found {
+			reg, err := registryFromState(st, statePath(opts.DataDir))
+			if err != nil {
+				return nil, false, err
+			}
+			if ignored := reg.unknownClients(opts.Clients); len(ignored) > 0 {
+				opts.Logger.Warn("the data directory has its own clients; those given and not in it are ignored",
+					"dir", opts.DataDir, "ignored", ignored)
+			}
+			opts.Logger.Info("emulator state loaded", "file", statePath(opts.DataDir),
+				"jails", len(st.Jails), "clients", len(st.Clients))
+			return reg, true, nil
+		}
+	}
+	if len(opts.Clients) == 0 {
+		return nil, false, ErrNoClients
+	}
+	reg, err = newRegistry(opts.Clients)
+	return reg, false, err
 }
 
 // Start listens on Options.Addr and serves in the background until Close.
