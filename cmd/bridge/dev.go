@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -32,6 +34,9 @@ With --config, your own pipelines run instead of the demo ones, against the same
 servers (their addresses override the "default" Kafka brokers and stream-sea url), with no load
 generator. Stops on SIGINT/SIGTERM.
 
+The demo's stream-sea -> Kafka pipeline spools what it receives on disk ([pipelines.spool]),
+under --spool-dir; by default a temporary directory, removed at exit.
+
 The embedded broker is for development only: it keeps everything in memory.`
 
 type devFlags struct {
@@ -41,6 +46,7 @@ type devFlags struct {
 	rate          int
 	progress      time.Duration
 	logLevel      string
+	spoolDir      string
 }
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,6 +59,7 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&f.rate, "rate", 200, "messages per second the load generator sends each way (0: off)")
 	fs.DurationVar(&f.progress, "progress", 5*time.Second, "interval of the progress line")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.spoolDir, "spool-dir", "", "directory of the demo pipeline's spool, kept at exit (default: a temporary one, removed)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +100,12 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	}
 	defer emu.Close()
 
+	if f.config == "" && f.spoolDir == "" {
+		if f.spoolDir, err = os.MkdirTemp("", "seabridge-dev-spool-"); err != nil {
+			return fmt.Errorf("dev: spool directory: %w", err)
+		}
+		defer os.RemoveAll(f.spoolDir)
+	}
 	cfg, demo, err := devLoadConfig(f, brokers[0], emu.URL())
 	if err != nil {
 		return err
@@ -108,8 +121,12 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	}
 	for _, p := range cfg.Pipelines {
 		if p.Enabled {
-			fmt.Fprintf(stdout, "  pipeline %-20s %s -> %s\n", p.Name, describeEndpoint(p.Source.Type, p.Source.Streams, p.Source.Topics),
-				describeEndpoint(p.Sink.Type, []string{p.Sink.Stream}, []string{p.Sink.Topic}))
+			spooled := ""
+			if p.Spool.Enabled() {
+				spooled = " (spool " + p.Spool.Dir + ")"
+			}
+			fmt.Fprintf(stdout, "  pipeline %-20s %s -> %s%s\n", p.Name, describeEndpoint(p.Source.Type, p.Source.Streams, p.Source.Topics),
+				describeEndpoint(p.Sink.Type, []string{p.Sink.Stream}, []string{p.Sink.Topic}), spooled)
 		}
 	}
 
@@ -146,6 +163,11 @@ func devLoadConfig(f devFlags, broker, streamseaURL string) (*config.Config, boo
 		cfg, err := config.LoadBytes(devConfig, env)
 		if err != nil {
 			return nil, false, fmt.Errorf("dev: embedded config: %w", err)
+		}
+		for i := range cfg.Pipelines {
+			if sp := &cfg.Pipelines[i].Spool; sp.Enabled() && !filepath.IsAbs(sp.Dir) {
+				sp.Dir = filepath.Join(f.spoolDir, sp.Dir)
+			}
 		}
 		return cfg, true, nil
 	}

@@ -175,7 +175,7 @@ func TestDevShowsBothDirectionsFlowing(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("dev did not stop within 15s of cancel")
 	}
-	for _, want := range []string{"kafka (in-process kfake): 127.0.0.1:", "stream-sea emulator:", "load generator:"} {
+	for _, want := range []string{"kafka (in-process kfake): 127.0.0.1:", "stream-sea emulator:", "load generator:", "(spool "} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("dev banner lacks %q", want)
 		}

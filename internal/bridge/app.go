@@ -175,9 +175,8 @@ func (a *App) runPipeline(ctx context.Context, p *builtPipeline) error {
 	if s.Nacked+s.Undelivered == 0 {
 		return err
 	}
-	if p.redelivers {
-		a.log.Warn("pipeline gave up on messages; they are read again from the last committed offset",
-			"pipeline", p.name, "nacked", s.Nacked)
+	if p.redelivery != "" && s.Undelivered == 0 {
+		a.log.Warn("pipeline gave up on messages; "+p.redelivery, "pipeline", p.name, "nacked", s.Nacked)
 	} else {
 		a.log.Error("pipeline lost messages: read and never written, the source does not redeliver",
 			"pipeline", p.name, "lost", s.Nacked+s.Undelivered, "nacked", s.Nacked, "undelivered", s.Undelivered)

@@ -17,6 +17,7 @@ import (
 	"github.com/seabridge/seabridge/internal/pipeline"
 	"github.com/seabridge/seabridge/internal/sink"
 	"github.com/seabridge/seabridge/internal/source"
+	"github.com/seabridge/seabridge/internal/spool"
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
 
@@ -27,6 +28,7 @@ type metricSets struct {
 	kafkaSrc      *source.KafkaMetrics
 	kafkaSink     *sink.KafkaSinkMetrics
 	streamseaSink *sink.StreamSeaMetrics
+	spool         *spool.Metrics
 }
 
 func newMetricSets(reg prometheus.Registerer) *metricSets {
@@ -36,6 +38,7 @@ func newMetricSets(reg prometheus.Registerer) *metricSets {
 		kafkaSrc:      source.NewKafkaMetrics(reg),
 		kafkaSink:     sink.NewKafkaSinkMetrics(reg),
 		streamseaSink: sink.NewStreamSeaMetrics(reg),
+		spool:         spool.NewMetrics(reg),
 	}
 }
 
@@ -43,9 +46,9 @@ func newMetricSets(reg prometheus.Registerer) *metricSets {
 type builtPipeline struct {
 	name   string
 	runner *pipeline.Runner
-	// redelivers: the source reads again what was not acked (Kafka, from the last commit);
-	// what a stream-sea source gives up on is lost.
-	redelivers bool
+	// redelivery says where messages given up on are read again ("" when they are lost): a
+	// Kafka source reads again from the last commit, a spool hands them out at the next start.
+	redelivery string
 }
 
 // wiring turns a validated config into components: the one place that knows both the config
@@ -126,7 +129,13 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 	if !m.Identity() {
 		opts.Mapper = m
 	}
-	bp := &builtPipeline{name: p.Name, redelivers: p.Source.Type == config.EndpointKafka}
+	bp := &builtPipeline{name: p.Name}
+	switch {
+	case p.Source.Type == config.EndpointKafka:
+		bp.redelivery = "they are read again from the last committed offset"
+	case p.Spool.Enabled():
+		bp.redelivery = "they stay in the spool and are written to Kafka after the next start"
+	}
 	switch p.DeadLetter.Policy {
 	case config.PolicyDLQ:
 		conn, err := w.kafkaConn(p.DeadLetter.Connection)
@@ -182,11 +191,29 @@ func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeli
 		jwt := c.JWT.Value()
 		opts.JWT = func(context.Context) (string, error) { return jwt, nil }
 	}
-	return source.NewStreamSea(source.StreamSeaOptions{
+	src, err := source.NewStreamSea(source.StreamSeaOptions{
 		Pipeline: p.Name, Subscriber: opts, MaxInFlight: p.Source.MaxInFlight,
 		MaxInFlightBytes: int64(p.Source.MaxInFlightBytes),
 	}, logger, w.metrics.streamseaSrc)
+	if err != nil || !p.Spool.Enabled() {
+		return src, err
+	}
+	return source.NewSpooledStreamSea(src, source.SpooledStreamSeaOptions{
+		Pipeline: p.Name,
+		Spool: spool.Options{
+			Dir: p.Spool.Dir, MaxBytes: p.Spool.MaxBytes, MaxAge: p.Spool.MaxAge,
+			WhenFull: spool.WhenFull(p.Spool.WhenFull), Fsync: spool.Fsync(p.Spool.Fsync),
+			FsyncInterval: p.Spool.FsyncInterval, MaxRecordBytes: c.MaxFrameBytes + spoolRecordOverhead,
+		},
+		Retry: backoff.Policy{Initial: p.Retry.Initial, Max: p.Retry.Max},
+		// Half the shutdown budget drains the spool; the other half writes what was read.
+		DrainFor: w.cfg.Bridge.ShutdownTimeout / 2,
+	}, logger, w.metrics.spool), nil
 }
+
+// spoolRecordOverhead bounds what a spooled message adds to its payload: its stream name and
+// receive time.
+const spoolRecordOverhead = 1 << 10
 
 func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.Source, error) {
 	conn, err := w.kafkaConn(p.Source.Connection)

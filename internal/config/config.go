@@ -131,6 +131,7 @@ type Pipeline struct {
 	Batch      Batch      `koanf:"batch"`
 	Retry      Retry      `koanf:"retry"`
 	DeadLetter DeadLetter `koanf:"dead_letter"`
+	Spool      Spool      `koanf:"spool"`
 }
 
 // Source is where a pipeline reads. Type selects which fields apply: Streams for a streamsea
@@ -234,3 +235,29 @@ type DeadLetter struct {
 	Connection string `koanf:"connection"`
 	Policy     string `koanf:"policy"`
 }
+
+// Spool values of WhenFull and Fsync.
+const (
+	SpoolBlock      = "block"       // wait for room: the websocket is no longer read
+	SpoolDropOldest = "drop_oldest" // delete the oldest records, counted
+	SpoolDropNewest = "drop_newest" // refuse new records, counted
+	FsyncAlways     = "always"
+	FsyncInterval   = "interval"
+	FsyncNever      = "never"
+)
+
+// Spool is the durable local buffer of a stream-sea source: received messages are appended to
+// files in Dir before they count as received, and the pipeline reads them from there. It is
+// off while Dir is empty. After Load a relative Dir is absolute against the config file's
+// directory.
+type Spool struct {
+	Dir           string        `koanf:"dir"`
+	MaxBytes      int64         `koanf:"max_bytes"`
+	MaxAge        time.Duration `koanf:"max_age"` // 0: no limit
+	WhenFull      string        `koanf:"when_full"`
+	Fsync         string        `koanf:"fsync"`
+	FsyncInterval time.Duration `koanf:"fsync_interval"`
+}
+
+// Enabled reports whether the spool is on.
+func (s Spool) Enabled() bool { return s.Dir != "" }

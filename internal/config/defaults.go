@@ -57,7 +57,14 @@ func DefaultPipeline(source, sink Endpoint) Pipeline {
 			Connection: DefaultConnection,
 			Policy:     PolicyDLQ,
 		},
+		Spool: DefaultSpool(),
 	}
+}
+
+// DefaultSpool returns the defaults of [pipelines.spool]: off (no dir), 1 GiB, block, fsync
+// every second.
+func DefaultSpool() Spool {
+	return Spool{MaxBytes: 1 << 30, WhenFull: SpoolBlock, Fsync: FsyncInterval, FsyncInterval: time.Second}
 }
 
 // DefaultSource returns the source defaults for one source type.

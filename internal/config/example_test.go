@@ -59,6 +59,7 @@ func TestExampleShowsDefaults(t *testing.T) {
 			check{p.Name + " retry", p.Retry, d.Retry},
 			check{p.Name + " source", src, d.Source},
 			check{p.Name + " sink", sink, d.Sink},
+			check{p.Name + " spool", p.Spool, d.Spool},
 		)
 	}
 	for _, c := range checks {

@@ -38,6 +38,7 @@ func resolveFiles(cfg *Config, baseDir string, errs *Errors) {
 	for i := range cfg.Pipelines {
 		p := &cfg.Pipelines[i]
 		readSchema(&p.Sink, baseDir, p.path(i)+".sink.schema", errs)
+		resolvePath(&p.Spool.Dir, baseDir)
 	}
 }
 

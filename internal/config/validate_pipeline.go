@@ -36,6 +36,7 @@ func (v *validator) pipelines() {
 		}
 		v.pipeline(path, p)
 	}
+	v.spoolDirs()
 	if enabled == 0 {
 		v.add("pipelines", "at least one enabled pipeline is required")
 	}
@@ -56,6 +57,7 @@ func (v *validator) pipeline(path string, p *Pipeline) {
 		v.add(path+".retry.max", "must not be less than retry.initial (%s)", p.Retry.Initial)
 	}
 	v.deadLetter(path+".dead_letter", p.DeadLetter)
+	v.spool(path+".spool", p.Spool, p.Source.Type)
 }
 
 // endpoint checks a source or sink type and that its connection exists.

@@ -67,6 +67,15 @@ type UndeliveredReporter interface {
 	Undelivered() uint64
 }
 
+// DurableSource is implemented by sources that keep what they receive on disk until it is
+// acked (a stream-sea source with a spool), and so may receive while the sink cannot write.
+// When Durable reports true, the runner connects the source before the sink, so that it
+// receives while the sink is still connecting, and the pipeline's readiness needs only the
+// source: a pipeline that spools while its sink is down is doing its job.
+type DurableSource interface {
+	Durable() bool
+}
+
 // ConnectionReporter is implemented by sources and sinks that keep a connection up by
 // themselves after Connect (the stream-sea source reconnects its websocket internally). The
 // runner's Ready includes Connected, so that readiness reports such a connection being down.

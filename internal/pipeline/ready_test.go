@@ -1,6 +1,8 @@
 package pipeline_test
 
 import (
+	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,5 +44,43 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting: %s", what)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// durableSource is a MemSource that keeps what it receives, like a stream-sea source with a
+// spool.
+type durableSource struct {
+	*pipelinetest.MemSource
+	connects atomic.Int64
+}
+
+func (s *durableSource) Durable() bool { return true }
+
+func (s *durableSource) Connect(ctx context.Context) error {
+	if err := s.MemSource.Connect(ctx); err != nil {
+		return err
+	}
+	s.connects.Add(1)
+	return nil
+}
+
+func TestADurableSourceIsConnectedBeforeTheSinkAndReadyWithoutIt(t *testing.T) {
+	rg := newRig(3)
+	src := &durableSource{MemSource: rg.src}
+	rg.opts.Source = src
+	down := errors.New("sink unreachable")
+	rg.sink.FailConnects(down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down)
+	run := rg.start(t)
+	waitFor(t, "the durable source connected while the sink cannot", func() bool { return src.connects.Load() > 0 })
+	if rg.sink.Connects() != 0 {
+		t.Fatal("the sink connected before the test let it")
+	}
+	if !run.runner.Ready() {
+		t.Fatal("a pipeline whose durable source is connected must be ready while its sink connects")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rg.sink.WaitCount(ctx, 3); err != nil {
+		t.Fatalf("after the sink connected: %v", err)
 	}
 }

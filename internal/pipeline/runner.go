@@ -25,6 +25,8 @@ type Runner struct {
 	sourceUp bool
 	sinkUp   bool
 	ready    atomic.Bool
+	// sourceReady is sourceUp, for the readiness of a DurableSource.
+	sourceReady atomic.Bool
 }
 
 // NewRunner checks opts, applies defaults and returns a Runner ready to Run. Errors wrap
@@ -41,8 +43,12 @@ func NewRunner(opts Options) (*Runner, error) {
 	}, nil
 }
 
-// Ready reports whether both the source and the sink are connected. Safe for concurrent use.
+// Ready reports whether both the source and the sink are connected; for a DurableSource,
+// whether the source is. Safe for concurrent use.
 func (r *Runner) Ready() bool {
+	if isDurable(r.opts.Source) {
+		return r.sourceReady.Load() && reportsConnected(r.opts.Source)
+	}
 	return r.ready.Load() && reportsConnected(r.opts.Source) && reportsConnected(r.opts.Sink)
 }
 
@@ -52,6 +58,12 @@ func (r *Runner) undelivered() uint64 {
 		return u.Undelivered()
 	}
 	return 0
+}
+
+// isDurable reports whether v is a DurableSource that is durable.
+func isDurable(v any) bool {
+	d, ok := v.(DurableSource)
+	return ok && d.Durable()
 }
 
 // reportsConnected is false only for a ConnectionReporter whose connection is down.
@@ -69,7 +81,7 @@ func (r *Runner) Stats() Stats {
 }
 
 // Run connects the dead-letter destination (when it is a DeadLetterConnector), the sink,
-// then the source, and moves messages until ctx is done or a fatal
+// then the source (a DurableSource before the sink), and moves messages until ctx is done or a fatal
 // error occurs. On ctx cancellation it stops reading, writes everything already read within
 // the shutdown budget, nacks what is left, closes the source and then the sink, and returns
 // nil if nothing was given up on. Otherwise it returns every reason it stopped, joined: the
@@ -98,11 +110,17 @@ func (r *Runner) run(ctx context.Context) error {
 			return ignoreCancel(ctx, err)
 		}
 	}
-	if err := r.connect(ctx, sideSink, r.opts.Sink.Connect); err != nil {
-		return ignoreCancel(ctx, err)
+	sides := []struct {
+		side    string
+		connect func(context.Context) error
+	}{{sideSink, r.opts.Sink.Connect}, {sideSource, r.opts.Source.Connect}}
+	if isDurable(r.opts.Source) {
+		sides[0], sides[1] = sides[1], sides[0]
 	}
-	if err := r.connect(ctx, sideSource, r.opts.Source.Connect); err != nil {
-		return ignoreCancel(ctx, err)
+	for _, s := range sides {
+		if err := r.connect(ctx, s.side, s.connect); err != nil {
+			return ignoreCancel(ctx, err)
+		}
 	}
 	return r.pump(ctx)
 }
@@ -240,6 +258,7 @@ func (r *Runner) setUp(side string, up bool) {
 	}
 	ready := r.sourceUp && r.sinkUp
 	r.ready.Store(ready)
+	r.sourceReady.Store(r.sourceUp)
 	if ready {
 		r.m.up.Set(1)
 	} else {

@@ -15,25 +15,38 @@ import (
 // spool) is skipped and counted as corrupt, with a warning. Next must not be called
 // concurrently with itself.
 func (s *Spool) Next(ctx context.Context) (Record, error) {
+	rec, _, err := s.next(ctx, true)
+	return rec, err
+}
+
+// TryNext is Next without waiting: ok is false when no record is there to hand out now.
+func (s *Spool) TryNext() (rec Record, ok bool, err error) {
+	return s.next(context.Background(), false)
+}
+
+func (s *Spool) next(ctx context.Context, wait bool) (Record, bool, error) {
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return Record{}, ErrClosed
+			return Record{}, false, ErrClosed
 		}
 		seg, err := s.readerSegment()
 		if err != nil {
 			s.mu.Unlock()
-			return Record{}, err
+			return Record{}, false, err
 		}
 		limit, active := seg.size, seg == s.segs[len(s.segs)-1]
 		if s.rscan.off >= limit || (s.resyncFrom > 0 && s.resyncFrom+recordHeaderBytes > limit) {
 			s.mu.Unlock()
+			if !wait {
+				return Record{}, false, nil
+			}
 			select {
 			case <-s.dataReady:
 			case <-s.done:
 			case <-ctx.Done():
-				return Record{}, ctx.Err()
+				return Record{}, false, ctx.Err()
 			}
 			continue
 		}
@@ -42,7 +55,7 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return Record{}, ErrClosed
+			return Record{}, false, ErrClosed
 		}
 		if seg.dropped {
 			s.mu.Unlock()
@@ -50,7 +63,7 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		}
 		if rerr != nil && !errors.Is(rerr, errCorrupt) && !errors.Is(rerr, errIncomplete) {
 			s.mu.Unlock()
-			return Record{}, fmt.Errorf("spool %s: read: %w", s.opts.Dir, rerr)
+			return Record{}, false, fmt.Errorf("spool %s: read: %w", s.opts.Dir, rerr)
 		}
 		if rerr == nil && (rec.seq < seg.base || rec.seq >= seg.next) {
 			rerr = errCorrupt
@@ -59,7 +72,7 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 			err := s.readDamaged(seg, limit, active, rerr)
 			s.mu.Unlock()
 			if err != nil {
-				return Record{}, err
+				return Record{}, false, err
 			}
 			continue
 		}
@@ -82,7 +95,7 @@ func (s *Spool) Next(ctx context.Context) (Record, error) {
 		s.lastRead = rec.time
 		out := Record{Seq: rec.seq, Data: append([]byte(nil), rec.data...), Time: time.Unix(0, rec.time)}
 		s.mu.Unlock()
-		return out, nil
+		return out, true, nil
 	}
 }
 

@@ -351,3 +351,15 @@ func TestOpenRemovesLeftoverTempFiles(t *testing.T) {
 		t.Fatalf("leftover %s still there: %v", tmp, err)
 	}
 }
+
+func TestTryNextDoesNotWait(t *testing.T) {
+	r := newRig(t, Options{})
+	if _, ok, err := r.s.TryNext(); ok || err != nil {
+		t.Fatalf("TryNext of an empty spool: %v %v", ok, err)
+	}
+	r.append("a")
+	rec, ok, err := r.s.TryNext()
+	if !ok || err != nil || string(rec.Data) != "a" {
+		t.Fatalf("TryNext: %q %v %v", rec.Data, ok, err)
+	}
+}
