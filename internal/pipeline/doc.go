@@ -31,6 +31,28 @@
 // Every source message is settled exactly once: acked when all its outputs are durable (at
 // the sink or the dead-letter destination) or filtered, nacked when the runner gives up on it.
 //
+// # Errors: what stops, reconnects, dead-letters or retries
+//
+// The runner decides by an error's class, never by its text. Sources, sinks, mappers and
+// dead-letter destinations classify their own errors, so that no permanent failure is retried
+// forever:
+//
+//   - wrapping ErrFatal, from Connect, Read, Write or DeadLetter (rejected credentials or
+//     authorization, a missing fixed topic, a schema conflict, an untrusted certificate, a
+//     request or setting the server never accepts): Run stops and returns it.
+//   - ErrNotConnected from Read or Write: the runner connects that side again, waiting its
+//     backoff from the second time in a row.
+//   - a mapper error, and a *PoisonError from Write (a message too large, invalid for the
+//     destination, routed to a topic or stream that does not exist): those messages are
+//     poison, never retried; they are dead-lettered, dropped or stop the runner
+//     (ErrPoisonMessage), and the rest of the batch is acked.
+//   - a *PoisonError from DeadLetter (messages the destination can take in no form): Run
+//     stops (ErrDeadLetterRefused).
+//   - any other error is transient (a server unreachable or timing out, 5xx, 429, a leader
+//     change): the same operation is retried with backoff, or after the delay a RetryDelayer
+//     asks for, forever, without skipping. An unreachable server at Connect is retried the
+//     same way; it shows in Ready and the metrics.
+//
 // # Shutdown
 //
 // When the Run context is cancelled the reader stops reading (it calls Read no more, even if

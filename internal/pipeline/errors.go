@@ -8,6 +8,9 @@ var (
 	// ErrPoisonMessage stops a runner that has no dead-letter destination and OnPoison "stop";
 	// the wrapping error names the message and the reason.
 	ErrPoisonMessage = errors.New("poison message")
+	// ErrDeadLetterRefused stops a runner whose DeadLetter refused messages for good (it
+	// returned a *PoisonError): they can be neither written nor dead-lettered.
+	ErrDeadLetterRefused = errors.New("the dead-letter destination refused messages for good")
 	// ErrShutdownTimeout is returned by Run when the shutdown budget expired before everything
 	// read had been written; the unwritten messages were nacked.
 	ErrShutdownTimeout = errors.New("shutdown budget expired")

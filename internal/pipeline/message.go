@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -44,6 +45,19 @@ func (m *Message) Clone() *Message {
 	c := *m
 	c.Headers = append([]Header(nil), m.Headers...)
 	return &c
+}
+
+// Origin names where m was read ("topic "t" partition 0 offset 7", "stream "s""), for errors
+// and logs.
+func (m *Message) Origin() string {
+	switch {
+	case m.Topic != "":
+		return fmt.Sprintf("topic %q partition %d offset %d", m.Topic, m.Partition, m.Offset)
+	case m.Stream != "":
+		return fmt.Sprintf("stream %q", m.Stream)
+	default:
+		return "message"
+	}
 }
 
 // Header returns the value of the first header named key, or nil.

@@ -33,9 +33,10 @@ const (
 )
 
 // DeadLetter receives the messages that can never be written to the sink, with one reason per
-// message. It returns nil only once the messages are durable; any other error is retried with
-// backoff (errors wrapping ErrFatal stop the runner). It is called from the runner's writer
-// goroutine only, never concurrently with itself.
+// message. It returns nil only once the messages are durable. A *PoisonError says that the
+// messages it names can never be dead-lettered either (the others were): the runner stops
+// (ErrDeadLetterRefused). Errors wrapping ErrFatal stop the runner; any other error is
+// retried with backoff, with the same messages. It is never called concurrently with itself.
 type DeadLetter interface {
 	DeadLetter(ctx context.Context, msgs []*Message, reasons []error) error
 }

@@ -284,15 +284,3 @@ func (r *Runner) countRetry() {
 	r.c.retries.Add(1)
 	r.m.retries.Inc()
 }
-
-// describe names where m came from, for errors and logs.
-func describe(m *Message) string {
-	switch {
-	case m.Topic != "":
-		return fmt.Sprintf("topic %q partition %d offset %d", m.Topic, m.Partition, m.Offset)
-	case m.Stream != "":
-		return fmt.Sprintf("stream %q", m.Stream)
-	default:
-		return "message"
-	}
-}

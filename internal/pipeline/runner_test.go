@@ -275,6 +275,34 @@ func TestFatalErrorsStopTheRunner(t *testing.T) {
 	}
 }
 
+// TestDeadLetterRefusalStopsTheRunner: a dead-letter destination that refuses a message for
+// good (a *PoisonError) stops the runner at once, naming the message and both reasons, instead
+// of being retried forever with everything behind it waiting.
+func TestDeadLetterRefusalStopsTheRunner(t *testing.T) {
+	rg := newRig(20)
+	rg.opts.DeadLetter = rg.dl
+	rg.sink.Reject(rejectSevens)
+	refusal := &pipeline.PoisonError{Errs: map[int]error{0: errors.New("record too large for the dead-letter topic")}}
+	refusals := make([]error, 50)
+	for i := range refusals {
+		refusals[i] = refusal
+	}
+	rg.dl.Fail(refusals...)
+	run := rg.start(t)
+	err := run.wait()
+	if !errors.Is(err, pipeline.ErrDeadLetterRefused) || !strings.Contains(err.Error(), `offset 7`) ||
+		!strings.Contains(err.Error(), "schema mismatch") || !strings.Contains(err.Error(), "too large for the dead-letter topic") {
+		t.Fatalf("Run = %v, want ErrDeadLetterRefused naming offset 7 and both reasons", err)
+	}
+	if calls := rg.dl.Calls(); calls != 1 {
+		t.Errorf("DeadLetter called %d times, want 1: a refusal for good is not retried", calls)
+	}
+	if rg.log.DoubleAcks() != 0 || rg.log.Unsettled() != 0 || rg.log.Committed() > 7 {
+		t.Errorf("double acks %d, unsettled %d, committed %d; want 0, 0, at most 7",
+			rg.log.DoubleAcks(), rg.log.Unsettled(), rg.log.Committed())
+	}
+}
+
 func TestSoftShutdownFlushesPartialBatch(t *testing.T) {
 	const n = 7
 	rg := newRig(n)

@@ -195,12 +195,12 @@ func (f *flow) routePoison(ctx context.Context) error {
 		r.m.deadLettered.Add(float64(n))
 	case r.opts.OnPoison == OnPoisonDrop:
 		for i, m := range f.dlMsgs {
-			r.log.Warn("dropping poison message", "message", describe(m), "reason", f.dlReasons[i])
+			r.log.Warn("dropping poison message", "message", m.Origin(), "reason", f.dlReasons[i])
 		}
 		r.c.dropped.Add(uint64(n))
 		r.m.dropped.Add(float64(n))
 	default:
-		return fmt.Errorf("%w: %s: %w", ErrPoisonMessage, describe(f.dlMsgs[0]), f.dlReasons[0])
+		return fmt.Errorf("%w: %s: %w", ErrPoisonMessage, f.dlMsgs[0].Origin(), f.dlReasons[0])
 	}
 	settled := 0
 	for _, rec := range f.dlRecs {
@@ -216,17 +216,21 @@ func (f *flow) routePoison(ctx context.Context) error {
 	return nil
 }
 
-// deadLetter calls DeadLetter until it succeeds, fails fatally, or ctx is done.
+// deadLetter calls DeadLetter until it succeeds, refuses messages for good (a *PoisonError:
+// ErrDeadLetterRefused), fails fatally, or ctx is done.
 func (f *flow) deadLetter(ctx context.Context) error {
 	r := f.r
 	bo := backoff.New(r.opts.Retry)
 	for {
 		err := r.opts.DeadLetter.DeadLetter(ctx, f.dlMsgs, f.dlReasons)
+		var refused *PoisonError
 		switch {
 		case err == nil:
 			return nil
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.As(err, &refused):
+			return f.deadLetterRefused(refused)
 		case errors.Is(err, ErrFatal):
 			return fmt.Errorf("dead-letter: %w", err)
 		}
@@ -238,4 +242,20 @@ func (f *flow) deadLetter(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// deadLetterRefused is the error of a dead-letter destination that can never take some
+// messages: it names the first of them and its reason.
+func (f *flow) deadLetterRefused(refused *PoisonError) error {
+	first := -1
+	for i := range refused.Errs {
+		if first < 0 || i < first {
+			first = i
+		}
+	}
+	if first < 0 || first >= len(f.dlMsgs) {
+		return fmt.Errorf("%w: %w", ErrDeadLetterRefused, refused)
+	}
+	return fmt.Errorf("%w: %d message(s), the first %s (poison because: %w): %w", ErrDeadLetterRefused,
+		len(refused.Errs), f.dlMsgs[first].Origin(), f.dlReasons[first], refused.Errs[first])
 }
