@@ -144,6 +144,7 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 		}
 		dl, err := sink.NewDeadLetter(sink.DeadLetterOptions{
 			Pipeline: p.Name, Conn: conn, Topic: p.DeadLetter.Topic, InstanceID: w.cfg.Bridge.InstanceID,
+			MaxBytes: int64(p.DeadLetter.MaxBytes),
 		}, logger, w.metrics.kafkaSink)
 		if err != nil {
 			return nil, fmt.Errorf("dead_letter: %w", err)

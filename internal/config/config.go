@@ -234,7 +234,17 @@ type DeadLetter struct {
 	Topic      string `koanf:"topic"`
 	Connection string `koanf:"connection"`
 	Policy     string `koanf:"policy"`
+	// MaxBytes is the largest dead-letter record written whole; larger ones are written
+	// without the message's value (then key and headers).
+	MaxBytes int `koanf:"max_bytes"`
 }
+
+// Bounds of dead_letter.max_bytes: a record without value, key and original headers (the
+// error text cut to 1 KiB) must fit, and Kafka counts sizes in 32 bits.
+const (
+	MinDeadLetterBytes = 4096
+	MaxDeadLetterBytes = 1<<31 - 1
+)
 
 // Spool values of WhenFull and Fsync.
 const (

@@ -56,6 +56,7 @@ func DefaultPipeline(source, sink Endpoint) Pipeline {
 		DeadLetter: DeadLetter{
 			Connection: DefaultConnection,
 			Policy:     PolicyDLQ,
+			MaxBytes:   1 << 20,
 		},
 		Spool: DefaultSpool(),
 	}

@@ -215,6 +215,9 @@ func (v *validator) deadLetter(path string, d DeadLetter) {
 		if _, ok := v.cfg.Kafka[d.Connection]; !ok {
 			v.add(path+".connection", "no [kafka.%s] connection is configured", d.Connection)
 		}
+		if d.MaxBytes < MinDeadLetterBytes || d.MaxBytes > MaxDeadLetterBytes {
+			v.add(path+".max_bytes", "%d is not between %d and %d", d.MaxBytes, MinDeadLetterBytes, MaxDeadLetterBytes)
+		}
 	case PolicyStop, PolicyDrop:
 		if d.Topic != "" {
 			v.add(path+".topic", "only used with policy \"dlq\", not %q", d.Policy)

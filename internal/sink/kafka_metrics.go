@@ -9,6 +9,8 @@ type KafkaSinkMetrics struct {
 	produceErrors   *prometheus.CounterVec
 	produceDuration *prometheus.HistogramVec
 	deadLettered    *prometheus.CounterVec
+	// deadLetterOmitted counts dead-letter records written reduced (see DeadLetter).
+	deadLetterOmitted *prometheus.CounterVec
 }
 
 // NewKafkaSinkMetrics creates the metrics and registers them with reg (not registered when reg
@@ -29,9 +31,13 @@ func NewKafkaSinkMetrics(reg prometheus.Registerer) *KafkaSinkMetrics {
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "dead_lettered_messages_total", Help: "Messages written to the dead-letter topic."},
 			[]string{"pipeline"}),
+		deadLetterOmitted: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "dead_letter_values_omitted_total",
+			Help: "Dead-letter records written without the message's value (and, if still too large, its key and headers): the whole record was too large for the dead-letter topic."},
+			[]string{"pipeline"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.produced, m.produceErrors, m.produceDuration, m.deadLettered)
+		reg.MustRegister(m.produced, m.produceErrors, m.produceDuration, m.deadLettered, m.deadLetterOmitted)
 	}
 	return m
 }

@@ -280,11 +280,15 @@ func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (m
 	return poison, nil
 }
 
-// classify wraps auth failures with pipeline.ErrFatal, and forgets routed topics that the
-// cluster no longer knows so that the next Write checks them again.
+// classify wraps auth failures and refusals of the writer's settings (isSettingsRefusal) with
+// pipeline.ErrFatal, and forgets routed topics that the cluster no longer knows so that the
+// next Write checks them again.
 func (k *Kafka) classify(err error) error {
 	if kafkautil.IsAuthError(err) {
 		return fmt.Errorf("%w: %w: %w", pipeline.ErrFatal, kafkautil.ErrAuth, err)
+	}
+	if isSettingsRefusal(err) {
+		return fmt.Errorf("%w: produce: %w", pipeline.ErrFatal, err)
 	}
 	if errors.Is(err, kafka.UnknownTopicOrPartition) {
 		for _, r := range k.records {
