@@ -2,10 +2,11 @@ package streamsea
 
 import (
 	"bytes"
-	"compress/gzip"
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // maxPooledBody is the largest buffer capacity kept in the pool; bigger ones are left to the
