@@ -32,19 +32,25 @@ kafka-stop:
 build:
 	go build -o bin/bridge ./cmd/bridge
 
+# The benchmark (docs/benchmarks.md): the bridge as its own process beside the raw limits of
+# each side, measured in the same run. Against Apache Kafka (scripts/kafka.sh, a broker of its
+# own on 127.0.0.1:19192, so it never stops one the tests use): throughput at saturation in 3
+# interleaved rounds and latency at fixed loads; then against kfake: latency and the memory
+# of idle pipelines. The JSON reports are left in bench-kafka.json and bench-kfake.json.
 bench:
-	go run ./cmd/bridge bench --messages 200000 --size 256
+	go build -o bin/bridge ./cmd/bridge
 	@export SEABRIDGE_KAFKA_PORT=19192 SEABRIDGE_KAFKA_CONTROLLER_PORT=19193; \
 	trap 'scripts/kafka.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	status=0; \
 	if scripts/kafka.sh start; then \
-		go run ./cmd/bridge bench --messages 200000 --size 256 --kafka 127.0.0.1:19192; \
+		bin/bridge bench --kafka 127.0.0.1:19192 --scenarios throughput,latency --json-file bench-kafka.json || status=1; \
+		scripts/kafka.sh stop; \
 	else \
-		echo "make bench: Apache Kafka did not start (scripts/kafka.sh); skipping the real-Kafka run"; \
-	fi
-
-# The spool's storage against embedded stores (docs/operations.md): a module of its own.
-spool-compare:
-	cd test/spoolcompare && go run .
+		echo "make bench: Apache Kafka did not start (scripts/kafka.sh); throughput runs against kfake instead"; \
+		bin/bridge bench --scenarios throughput --json-file bench-kafka.json || status=1; \
+	fi; \
+	bin/bridge bench --scenarios latency,memory --json-file bench-kfake.json || status=1; \
+	exit $$status
 
 # Go micro-benchmarks of the hot-path pieces (validator, frame codec, runner, sinks, mapping).
 microbench:

@@ -42,6 +42,10 @@ func TestCommandLine(t *testing.T) {
 			`pipelines["boiler"].source.group_id`, `pipelines["boiler"].sink.topik: unknown key`, "testdata/bad.toml"}},
 		{"missing file", []string{"validate", "--config", "testdata/none.toml"}, 2, []string{"testdata/none.toml"}},
 		{"probe help", []string{"probe", "--help"}, 0, []string{"-url", "healthcheck"}},
+		{"bench help", []string{"bench", "--help"}, 0, []string{"-partitions", "-rounds", "-rates", "raw-batched-publisher"}},
+		{"bench bad rates", []string{"bench", "--rates", "1000,fast"}, 2, []string{`--rates: "fast" is not a whole number`}},
+		{"bench bad scenario", []string{"bench", "--scenarios", "warp"}, 2, []string{`unknown scenario "warp"`}},
+		{"bench bad worker job", []string{"bench", "--worker", "{"}, 2, []string{"worker spec"}},
 		{"probe refused", []string{"probe", "--url", "http://127.0.0.1:1/livez", "--timeout", "1s"}, 1, []string{"probe http://127.0.0.1:1/livez"}},
 		{"print redacts secrets", []string{"validate", "--print", "--config", "../../config.example.toml"}, 0, []string{"[redacted]", "[[pipelines]]"}},
 	}

@@ -8,15 +8,23 @@ import (
 	"github.com/seabridge/seabridge/internal/config"
 )
 
-// bridgeCommon is the part of every bridge scenario's config that does not depend on the
-// direction: no HTTP server, one connection each way, a short shutdown budget.
+// Names of the benchmark's pipelines, for BRIDGE_PIPELINES__<name>__... overrides.
+const (
+	PipelineKafkaToStreamsea = "bench-kafka-to-streamsea"
+	PipelineStreamseaToKafka = "bench-streamsea-to-kafka"
+)
+
+// bridgeCommon is the part of every bridge config that does not depend on the pipelines: the
+// metrics and health listener (readiness is how the benchmark knows the bridge is up), one
+// connection each way, warnings only in the log.
 const bridgeCommon = `
 [bridge]
 instance_id = "bench"
 shutdown_timeout = "5s"
+log_level = "warn"
 
 [http]
-listen = ""
+listen = %s
 
 [streamsea.default]
 url = %s
@@ -27,38 +35,33 @@ client_secret = %s
 brokers = [%s]
 `
 
-// toStreamseaSchema is the schema the Kafka -> stream-sea pipeline defines and validates
-// against: the benchmark payload's three fields.
-const toStreamseaSchema = `
-[pipelines.sink.schema]
-name = %s
-version = 1
-fields = [
-  { name = "ts", type = "integer" },
-  { name = "seq", type = "integer" },
-  { name = "pad", type = "string" },
-]
-`
-
-// bridgeConfig is the config of one bridge scenario.
-type bridgeConfig struct {
-	emulatorURL string
-	brokers     []string
-	stream      string
-	topic       string
-	group       string // Kafka consumer group (Kafka -> stream-sea only)
-	toKafka     bool   // direction
+// pipelineSpec is one pipeline of a benchmark bridge config. The bridge's defaults apply to
+// everything not named here: batching, validation, gzip, commit interval, linger.
+type pipelineSpec struct {
+	name    string
+	toKafka bool   // direction
+	stream  string // source stream (to Kafka) or target stream (to stream-sea)
+	topic   string // target topic (to Kafka) or source topic (to stream-sea)
+	group   string // Kafka consumer group (to stream-sea only)
 }
 
-// load renders the config as TOML and loads it like the bridge does, with the BRIDGE_*
-// overrides of environ applied last.
-func (c bridgeConfig) load(o Options) (*config.Config, error) {
+// bridgeConfig is the config of one bridge process.
+type bridgeConfig struct {
+	listen      string // metrics and health address
+	emulatorURL string
+	brokers     []string
+	pipelines   []pipelineSpec
+}
+
+// toml renders the config.
+func (c bridgeConfig) toml() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, bridgeCommon, q(c.emulatorURL), q(clientID), q(clientSecret), quoteList(c.brokers))
-	if c.toKafka {
-		fmt.Fprintf(&b, `
+	fmt.Fprintf(&b, bridgeCommon, q(c.listen), q(c.emulatorURL), q(clientID), q(clientSecret), quoteList(c.brokers))
+	for _, p := range c.pipelines {
+		if p.toKafka {
+			fmt.Fprintf(&b, `
 [[pipelines]]
-name = "bench-streamsea-to-kafka"
+name = %s
 [pipelines.source]
 type = "streamsea"
 streams = [%s]
@@ -66,34 +69,59 @@ group_id = %s
 [pipelines.sink]
 type = "kafka"
 topic = %s
-batch_timeout = %s
-`, q(c.stream), q(benchGroup), q(c.topic), q(o.BatchTimeout.String()))
-	} else {
+[pipelines.dead_letter]
+policy = "stop"
+`, q(p.name), q(p.stream), q(benchGroup), q(p.topic))
+			continue
+		}
 		fmt.Fprintf(&b, `
 [[pipelines]]
-name = "bench-kafka-to-streamsea"
+name = %s
 [pipelines.source]
 type = "kafka"
 topics = [%s]
 group_id = %s
 start_offset = "earliest"
+[pipelines.dead_letter]
+policy = "stop"
 [pipelines.sink]
 type = "streamsea"
 stream = %s
-`, q(c.topic), q(c.group), q(c.stream))
-		fmt.Fprintf(&b, toStreamseaSchema, q(c.stream))
+`, q(p.name), q(p.topic), q(p.group), q(p.stream))
+		fmt.Fprintf(&b, positionSchema, q(p.stream))
 	}
-	fmt.Fprintf(&b, `
-[pipelines.batch]
-size = %d
-[pipelines.dead_letter]
-policy = "stop"
-`, o.Batch)
-	cfg, err := config.LoadBytes([]byte(b.String()), o.Environ)
-	if err != nil {
-		return nil, fmt.Errorf("bridge config: %w", err)
+	return b.String()
+}
+
+// environ returns the BRIDGE_* overrides of environ that apply to this config: every one that
+// does not name a pipeline, and those that name one of its pipelines (the loader refuses an
+// override for a pipeline the config does not have).
+func (c bridgeConfig) environ(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		rest, ok := strings.CutPrefix(kv, "BRIDGE_PIPELINES__")
+		if !ok {
+			out = append(out, kv)
+			continue
+		}
+		name, _, _ := strings.Cut(rest, "__")
+		for _, p := range c.pipelines {
+			if p.name == name {
+				out = append(out, kv)
+				break
+			}
+		}
 	}
-	return cfg, nil
+	return out
+}
+
+// check loads the config with its overrides as the bridge will, so that a bad override is
+// reported before any process starts.
+func (c bridgeConfig) check(environ []string) error {
+	if _, err := config.LoadBytes([]byte(c.toml()), c.environ(environ)); err != nil {
+		return fmt.Errorf("bridge config: %w", err)
+	}
+	return nil
 }
 
 func q(s string) string { return strconv.Quote(s) }

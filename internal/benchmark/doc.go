@@ -1,15 +1,15 @@
-// Package benchmark measures the bridge end to end, side by side with the raw limits of the
-// systems it connects, in one process: a bare kafka-go producer (the Kafka-side ceiling), a
-// bare websocket reader of the stream-sea emulator (the stream-sea-side ceiling), and the real
-// bridge (internal/bridge App) in each direction.
+// Package benchmark measures the bridge the way its users see it: the bridge runs as its own
+// process (bridge run, with a config of its defaults), and so does every raw client it is
+// compared with (bridge bench --worker: a bare kafka-go producer, a bare kafka-go group
+// reader, a bare websocket reader, a bare batched publisher). The Kafka broker (an external
+// one, or kfake in the bench process), the stream-sea emulator, the load generators and the
+// final readers run outside the measured process, whose CPU and memory are read from
+// /proc/PID.
 //
-// Run executes the scenarios one after another. Each scenario starts its own servers (an
-// in-process kfake broker unless real brokers are given, and a stream-sea emulator), marks the
-// start of its measured window once everything is connected, and ends it when the final reader
-// has seen every message. Within the window it records the wall time, the process CPU time
-// (getrusage, user + system: the in-process broker, emulator and load generators are included,
-// in every scenario alike), the Go allocations and the end-to-end latency of every message
-// (receive time minus the send time stamped into its payload).
+// Run executes the throughput scenarios in interleaved rounds (each round runs every selected
+// scenario once) and reports the median and spread of each figure, and each bridge figure as
+// a ratio to the raw limit measured in the same round; then the end-to-end latency of each
+// direction at fixed offered loads; then the resident memory of idle pipelines.
 //
 // The figures are measurements, not assertions: nothing in this package fails on a slow run.
 // Every scenario is bounded by Options.Timeout and reports a failure instead of hanging.

@@ -9,12 +9,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/seabridge/seabridge/internal/config"
 )
 
-// kafkaTarget is the Kafka a scenario runs against: a fresh in-process kfake cluster, or the
-// external brokers of Options.Kafka.
+// kafkaTarget is the Kafka a run uses: an in-process kfake cluster (in the bench process, not
+// in any measured one), or the external brokers of Options.Kafka.
 type kafkaTarget struct {
 	brokers   []string
 	cluster   *kfake.Cluster // nil with external brokers
@@ -26,7 +24,7 @@ type kafkaTarget struct {
 func startKafka(brokers []string) (*kafkaTarget, error) {
 	k := &kafkaTarget{brokers: brokers}
 	if len(brokers) == 0 {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(1))
 		if err != nil {
 			return nil, fmt.Errorf("start kfake: %w", err)
 		}
@@ -42,6 +40,30 @@ func (k *kafkaTarget) close() {
 	if k.cluster != nil {
 		k.cluster.Close()
 	}
+}
+
+// warmUp waits until the cluster can coordinate consumer groups: a fresh Apache Kafka creates
+// its offsets topic on the first request for a coordinator, which takes seconds that have
+// nothing to do with the bridge.
+func (k *kafkaTarget) warmUp(ctx context.Context) error {
+	for {
+		resp, err := k.client.FindCoordinator(ctx, &kafka.FindCoordinatorRequest{Key: uniqueName("seabridge-bench-warmup"), KeyType: kafka.CoordinatorKeyTypeConsumer})
+		if err == nil && resp.Error == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kafka: waiting for a group coordinator: %w (last: %v)", ctx.Err(), errors.Join(err, respErr(resp)))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func respErr(resp *kafka.FindCoordinatorResponse) error {
+	if resp == nil {
+		return nil
+	}
+	return resp.Error
 }
 
 // createTopic creates topic and waits until every partition has a leader.
@@ -83,75 +105,58 @@ func topicReady(md *kafka.MetadataResponse, topic string, partitions int) bool {
 	return false
 }
 
-// deleteTopic removes a topic from external brokers; kfake clusters are discarded whole.
-// Failures are ignored: the topic only costs the broker some disk.
+// deleteTopic removes a topic; failures are ignored (the topic only costs the broker room).
 func (k *kafkaTarget) deleteTopic(ctx context.Context, topic string) {
-	if k.cluster != nil {
-		return
-	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	_, _ = k.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
 }
 
-// writer returns a producer with the bridge sink's default settings (acks=all, batch_size,
-// batch_bytes, write_timeout, max_attempts) and the given linger.
-func (k *kafkaTarget) writer(topic string, batchTimeout time.Duration) *kafka.Writer {
-	d := config.DefaultSink(config.EndpointKafka)
-	return &kafka.Writer{
-		Addr: kafka.TCP(k.brokers...), Topic: topic, Transport: k.transport, Balancer: &kafka.Hash{},
-		RequiredAcks: kafka.RequireAll, BatchSize: d.BatchSize, BatchBytes: int64(d.BatchBytes),
-		BatchTimeout: batchTimeout, WriteTimeout: d.WriteTimeout, MaxAttempts: d.MaxAttempts,
+// prefill writes n payloads (sequence numbers 0..n-1) to topic as fast as it can: large
+// batches spread over every partition, written concurrently by kafka-go.
+func (k *kafkaTarget) prefill(ctx context.Context, topic string, n int) error {
+	const chunk = 20_000
+	w := &kafka.Writer{
+		Addr: kafka.TCP(k.brokers...), Topic: topic, Transport: k.transport, Balancer: &kafka.RoundRobin{},
+		RequiredAcks: kafka.RequireAll, BatchSize: 2000, BatchBytes: 4 << 20, BatchTimeout: time.Millisecond,
+		WriteTimeout: 30 * time.Second,
 	}
-}
-
-// produce writes n payloads to w in synchronous batches of batch records, stamping each batch
-// with the time it is handed to the writer. It returns when all are acknowledged.
-func produce(ctx context.Context, w *kafka.Writer, n, size, batch int) error {
-	payloads := newPayloadBatch(batch, size)
-	msgs := make([]kafka.Message, batch)
-	for sent := 0; sent < n; {
-		k := min(batch, n-sent)
-		for i, p := range payloads.fill(k, int64(sent), time.Now().UnixNano()) {
-			msgs[i] = kafka.Message{Value: p}
-		}
-		if err := w.WriteMessages(ctx, msgs[:k]...); err != nil {
-			return fmt.Errorf("produce after %d of %d: %w", sent, n, err)
-		}
-		sent += k
+	defer func() { _ = w.Close() }()
+	if err := produce(ctx, w, 0, n, chunk); err != nil {
+		return fmt.Errorf("pre-produce: %w", err)
 	}
 	return nil
 }
 
 // consumer reads every partition of a topic from the earliest offset, without a consumer
-// group, one goroutine per partition, recording each message in the probe.
+// group, one goroutine per partition, recording each message in arrivals.
 type consumer struct {
 	readers []*kafka.Reader
 	wg      sync.WaitGroup
 }
 
 // startConsumer starts reading topic's partitions 0..partitions-1; stop ends it.
-func startConsumer(ctx context.Context, k *kafkaTarget, topic string, partitions int, p *Probe, errc chan<- error) *consumer {
+func startConsumer(ctx context.Context, k *kafkaTarget, topic string, partitions int, a *arrivals, errc chan<- error) *consumer {
 	c := &consumer{}
 	for part := range partitions {
 		r := kafka.NewReader(kafka.ReaderConfig{
-			Brokers: k.brokers, Topic: topic, Partition: part,
+			Brokers: k.brokers, Topic: topic, Partition: part, Dialer: &kafka.Dialer{Timeout: 5 * time.Second},
 			MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond, StartOffset: kafka.FirstOffset,
 		})
 		c.readers = append(c.readers, r)
-		rec := p.Recorder()
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		rec := a.recorder()
+		c.wg.Go(func() {
 			for {
 				m, err := r.ReadMessage(ctx)
 				if err != nil {
-					if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+					if ctx.Err() == nil {
 						report(errc, fmt.Errorf("consume %s[%d]: %w", topic, part, err))
 					}
 					return
 				}
-				rec.Observe(m.Value, time.Now())
+				rec.observe(m.Value, time.Now())
 			}
-		}()
+		})
 	}
 	return c
 }
@@ -162,6 +167,36 @@ func (c *consumer) stop() {
 	for _, r := range c.readers {
 		_ = r.Close()
 	}
+}
+
+// kafkaSender sends paced payloads for a latency scenario: each call of send writes its
+// records as one produce request to one partition, the next call to the next partition, so
+// that no producer linger sits between the stamped send time and the broker.
+type kafkaSender struct {
+	k          *kafkaTarget
+	topic      string
+	partitions int
+	next       int
+	records    []kafka.Record
+}
+
+func (s *kafkaSender) send(ctx context.Context, payloads [][]byte) error {
+	s.records = s.records[:0]
+	for _, p := range payloads {
+		s.records = append(s.records, kafka.Record{Value: kafka.NewBytes(p)})
+	}
+	part := s.next
+	s.next = (s.next + 1) % s.partitions
+	resp, err := s.k.client.Produce(ctx, &kafka.ProduceRequest{
+		Topic: s.topic, Partition: part, RequiredAcks: kafka.RequireAll, Records: kafka.NewRecordReader(s.records...),
+	})
+	if err == nil {
+		err = resp.Error
+	}
+	if err != nil {
+		return fmt.Errorf("produce to %s[%d]: %w", s.topic, part, err)
+	}
+	return nil
 }
 
 // report sends err to errc without blocking; the first error is the one that counts.

@@ -17,30 +17,37 @@ type Machine struct {
 	GoVersion  string `json:"goVersion"`
 	OS         string `json:"os"`
 	Arch       string `json:"arch"`
-	// Kafka is "kfake (in process)" or the external brokers.
+	// Kafka is "kfake (in the bench process)" or the external brokers.
 	Kafka string `json:"kafka"`
-	// KafkaInProcess reports whether the broker's CPU and memory are counted in every figure.
-	KafkaInProcess bool `json:"kafkaInProcess"`
+	// Load averages (1, 5, 15 minutes) when the run started and ended: how busy the machine
+	// was with other work.
+	LoadAverageStart string `json:"loadAverageStart"`
+	LoadAverageEnd   string `json:"loadAverageEnd"`
 }
 
-// Settings are the load parameters every scenario used.
+// Settings are the load parameters of the run.
 type Settings struct {
-	Messages     int      `json:"messages"`
-	Size         int      `json:"size"`
-	Batch        int      `json:"batch"`
-	BatchTimeout string   `json:"batchTimeout"`
-	Partitions   int      `json:"partitions"`
-	Timeout      string   `json:"timeout"`
-	Overrides    []string `json:"bridgeConfigOverrides,omitempty"`
+	Messages        int      `json:"messages"`
+	PayloadBytes    int      `json:"payloadBytes"`
+	PayloadFields   int      `json:"payloadFields"`
+	Partitions      int      `json:"partitions"`
+	Batch           int      `json:"batch"`
+	InFlight        int      `json:"inFlight"`
+	Rounds          int      `json:"rounds"`
+	Rates           []int    `json:"rates"`
+	LatencyDuration string   `json:"latencyDuration"`
+	IdlePipelines   int      `json:"idlePipelines"`
+	Timeout         string   `json:"timeout"`
+	Overrides       []string `json:"bridgeConfigOverrides,omitempty"`
 }
 
 func machineFacts(o Options) Machine {
 	m := Machine{
 		CPUModel: cpuModel(), NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		Kafka: "kfake (in process)", KafkaInProcess: len(o.Kafka) == 0,
+		Kafka: "kfake (in the bench process)", LoadAverageStart: loadAverage(),
 	}
-	if !m.KafkaInProcess {
+	if len(o.Kafka) > 0 {
 		m.Kafka = strings.Join(o.Kafka, ",")
 	}
 	return m
@@ -48,9 +55,24 @@ func machineFacts(o Options) Machine {
 
 func settingsOf(o Options) Settings {
 	return Settings{
-		Messages: o.Messages, Size: o.Size, Batch: o.Batch, BatchTimeout: o.BatchTimeout.String(),
-		Partitions: o.Partitions, Timeout: o.Timeout.Round(time.Second).String(), Overrides: o.Environ,
+		Messages: o.Messages, PayloadBytes: len(appendPosition(nil, 500_000, time.Now().UnixNano())),
+		PayloadFields: PayloadFields, Partitions: o.Partitions, Batch: o.Batch, InFlight: o.InFlight,
+		Rounds: o.Rounds, Rates: o.Rates, LatencyDuration: o.LatencyDuration.String(),
+		IdlePipelines: o.IdlePipelines, Timeout: o.Timeout.Round(time.Second).String(), Overrides: o.Environ,
 	}
+}
+
+// loadAverage returns the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuModel returns the first "model name" of /proc/cpuinfo, or "unknown".

@@ -1,11 +1,8 @@
 package benchmark
 
 import (
-	"fmt"
 	"math"
-	"runtime"
 	"slices"
-	"syscall"
 	"time"
 )
 
@@ -13,8 +10,8 @@ import (
 type LatencySummary struct {
 	Samples int           `json:"samples"`
 	P50     time.Duration `json:"p50Ns"`
-	P95     time.Duration `json:"p95Ns"`
 	P99     time.Duration `json:"p99Ns"`
+	P999    time.Duration `json:"p999Ns"`
 	Max     time.Duration `json:"maxNs"`
 }
 
@@ -28,8 +25,8 @@ func Summarize(samples []int64) LatencySummary {
 	return LatencySummary{
 		Samples: len(samples),
 		P50:     time.Duration(Percentile(samples, 50)),
-		P95:     time.Duration(Percentile(samples, 95)),
 		P99:     time.Duration(Percentile(samples, 99)),
+		P999:    time.Duration(Percentile(samples, 99.9)),
 		Max:     time.Duration(samples[len(samples)-1]),
 	}
 }
@@ -38,62 +35,29 @@ func Summarize(samples []int64) LatencySummary {
 // sorted ascending and not empty: the smallest value with at least p percent of the samples at
 // or below it.
 func Percentile(sorted []int64, p float64) int64 {
-	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	// The epsilon keeps a rank that is whole in decimal (99.9% of 1000) from rounding up
+	// through a binary fraction.
+	rank := int(math.Ceil(p/100*float64(len(sorted)) - 1e-9))
 	return sorted[min(max(rank, 1), len(sorted))-1]
 }
 
-// usageSample is the process's resource counters at one instant.
-type usageSample struct {
-	at         time.Time
-	cpu        time.Duration // user + system CPU time of the whole process so far
-	maxRSS     int64         // peak resident set size so far, bytes
-	totalAlloc uint64        // Go heap bytes allocated so far
-	mallocs    uint64        // Go heap objects allocated so far
-	heapInuse  uint64        // Go heap bytes in use now
+// Spread is the median, minimum and maximum of one figure over the rounds of a run.
+type Spread struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
 }
 
-// sampleUsage reads getrusage(RUSAGE_SELF) and the Go memory statistics. ReadMemStats stops
-// the world briefly: call it at the edges of a measured window only.
-func sampleUsage() (usageSample, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return usageSample{}, fmt.Errorf("benchmark: getrusage: %w", err)
+// spreadOf summarises vs; the median of an even count is the mean of the middle two. No values
+// give the zero Spread.
+func spreadOf(vs []float64) Spread {
+	if len(vs) == 0 {
+		return Spread{}
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return usageSample{
-		at:         time.Now(),
-		cpu:        timeval(ru.Utime) + timeval(ru.Stime),
-		maxRSS:     int64(ru.Maxrss) * 1024, // Linux reports kilobytes
-		totalAlloc: ms.TotalAlloc,
-		mallocs:    ms.Mallocs,
-		heapInuse:  ms.HeapInuse,
-	}, nil
-}
-
-func timeval(tv syscall.Timeval) time.Duration {
-	return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond
-}
-
-// usageDelta is what a measured window cost.
-type usageDelta struct {
-	wall      time.Duration
-	cpu       time.Duration
-	alloc     uint64 // Go heap bytes allocated in the window
-	mallocs   uint64 // Go heap objects allocated in the window
-	peakRSS   int64  // process peak RSS at the window's end (a high-water mark of the whole run)
-	heapInuse uint64 // Go heap in use at the window's end
-}
-
-// deltaTo returns the cost from s to end; wall time ends at wallEnd (when the last message
-// arrived), which may be a little before end was sampled.
-func (s usageSample) deltaTo(end usageSample, wallEnd time.Time) usageDelta {
-	return usageDelta{
-		wall:      wallEnd.Sub(s.at),
-		cpu:       end.cpu - s.cpu,
-		alloc:     end.totalAlloc - s.totalAlloc,
-		mallocs:   end.mallocs - s.mallocs,
-		peakRSS:   end.maxRSS,
-		heapInuse: end.heapInuse,
+	s := slices.Sorted(slices.Values(vs))
+	m := s[len(s)/2]
+	if len(s)%2 == 0 {
+		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
+	return Spread{Median: m, Min: s[0], Max: s[len(s)-1]}
 }

@@ -3,58 +3,63 @@ package benchmark
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/seabridge/seabridge/internal/config"
+	"github.com/seabridge/seabridge/internal/streamsea"
 )
 
-func TestPayloadBatchFill(t *testing.T) {
-	for _, size := range []int{MinSize, 100, 256, 4096} {
-		b := newPayloadBatch(3, size)
-		const sent = int64(1_800_000_000_123_456_789)
-		for round := range 2 { // buffers are reused: the second fill must be as good
-			got := b.fill(3, int64(round*1000+7), sent+int64(round))
-			if len(got) != 3 {
-				t.Fatalf("size %d: %d payloads, want 3", size, len(got))
+// TestPayloadMatchesItsSchema checks that every payload is one JSON object of the 15 fields,
+// about 250 bytes, valid against the schema the benchmark's bridge defines and validates with.
+func TestPayloadMatchesItsSchema(t *testing.T) {
+	cfg, err := config.LoadBytes([]byte(bridgeConfig{listen: "127.0.0.1:1", emulatorURL: "http://127.0.0.1:1",
+		brokers: []string{"127.0.0.1:1"}, pipelines: []pipelineSpec{{name: "p", stream: "positions", topic: "t", group: "g"}},
+	}.toml()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := streamsea.NewValidator(cfg.Pipelines[0].Sink.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newPayloadBatch(4)
+	const sent = int64(1_764_614_400_123_456_789)
+	for _, first := range []int64{0, 999_996, -4} {
+		for i, p := range b.fill(4, first, sent) {
+			if err := v.Validate(p); err != nil {
+				t.Errorf("payload %s: %v", p, err)
 			}
-			for i, p := range got {
-				if len(p) != size {
-					t.Errorf("size %d: payload %d is %d bytes", size, i, len(p))
-				}
-				var v struct {
-					TS  int64  `json:"ts"`
-					Seq int64  `json:"seq"`
-					Pad string `json:"pad"`
-				}
-				if err := json.Unmarshal(p, &v); err != nil {
-					t.Fatalf("size %d: payload %q: %v", size, p, err)
-				}
-				if v.TS != sent+int64(round) || v.Seq != int64(round*1000+7+i) {
-					t.Errorf("size %d: payload %d = ts %d seq %d", size, i, v.TS, v.Seq)
-				}
-				if ts, ok := sentAt(p); !ok || ts != v.TS {
-					t.Errorf("sentAt(%q) = %d, %v", p, ts, ok)
-				}
+			var fields map[string]any
+			if err := json.Unmarshal(p, &fields); err != nil || len(fields) != PayloadFields {
+				t.Errorf("payload %s: %d fields (%v), want %d", p, len(fields), err, PayloadFields)
+			}
+			if len(p) < 230 || len(p) > 270 {
+				t.Errorf("payload is %d bytes, want about 250: %s", len(p), p)
+			}
+			st, ok := readStamp(p)
+			if !ok || st.sentAt != sent || st.seq != first+int64(i) {
+				t.Errorf("readStamp(%s) = %+v, %v", p, st, ok)
 			}
 		}
 	}
 }
 
-func TestSentAt(t *testing.T) {
+func TestReadStamp(t *testing.T) {
 	tests := []struct {
 		in   string
-		want int64
+		want stamp
 		ok   bool
 	}{
-		{`{"ts":1700000000000000000,"seq":1}`, 1700000000000000000, true},
-		{`{ "seq": 1, "ts": 42 }`, 42, true},
-		{`{"seq":1,"ts":` + "\n\t" + `9}`, 9, true},
-		{`{"seq":1}`, 0, false},
-		{`{"ts":"soon"}`, 0, false},
-		{`{"ts":`, 0, false},
-		{``, 0, false},
+		{`{"ts":1700000000000000000,"seq":1}`, stamp{1700000000000000000, 1}, true},
+		{`{ "seq": -3, "ts": 42 }`, stamp{42, -3}, true},
+		{`{"seq":1,"ts":` + "\n\t" + `9}`, stamp{9, 1}, true},
+		{`{"seq":1}`, stamp{0, 1}, false},
+		{`{"ts":"soon","seq":2}`, stamp{0, 2}, false},
+		{``, stamp{}, false},
 	}
 	for _, tt := range tests {
-		got, ok := sentAt([]byte(tt.in))
+		got, ok := readStamp([]byte(tt.in))
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("sentAt(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("readStamp(%q) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -4,28 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
-
-// Report is the outcome of one Run.
-type Report struct {
-	Started  time.Time `json:"started"`
-	Machine  Machine   `json:"machine"`
-	Settings Settings  `json:"settings"`
-	Results  []Result  `json:"results"`
-}
-
-// OK reports whether every scenario completed.
-func (r *Report) OK() bool {
-	for i := range r.Results {
-		if !r.Results[i].OK() {
-			return false
-		}
-	}
-	return true
-}
 
 // WriteJSON writes the report as one indented JSON document.
 func (r *Report) WriteJSON(w io.Writer) error {
@@ -37,120 +19,132 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// WriteTable writes the report for people: the machine, the settings, one table row per
-// scenario, the bridge's share of the raw ceilings, and what the figures include.
+// WriteTable writes the report for people: the machine and load, the throughput of each
+// direction beside its raw limits, the ratios, the latency at fixed loads, memory, the
+// targets, and what the figures mean.
 func (r *Report) WriteTable(w io.Writer) error {
 	m, s := r.Machine, r.Settings
-	fmt.Fprintf(w, "seabridge bench, %s\n", r.Started.Format(time.RFC3339))
-	fmt.Fprintf(w, "machine: %s, %d CPUs, GOMAXPROCS %d, %s %s/%s\n", m.CPUModel, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch)
+	fmt.Fprintf(w, "seabridge bench, %s to %s\n", r.Started.Format(time.RFC3339), r.Finished.Format("15:04:05Z07:00"))
+	fmt.Fprintf(w, "machine: %s, %d CPUs, GOMAXPROCS %d, %s %s/%s; load average %s at the start, %s at the end\n",
+		m.CPUModel, m.NumCPU, m.GOMAXPROCS, m.GoVersion, m.OS, m.Arch, m.LoadAverageStart, m.LoadAverageEnd)
 	fmt.Fprintf(w, "kafka:   %s\n", m.Kafka)
-	fmt.Fprintf(w, "load:    %d messages of %d bytes per scenario, batches of %d, Kafka producer linger %s, %d partition(s)\n",
-		s.Messages, s.Size, s.Batch, s.BatchTimeout, s.Partitions)
+	fmt.Fprintf(w, "load:    %d messages per throughput scenario and round, %d-byte JSON vessel positions (%d fields), %d partitions,\n",
+		s.Messages, s.PayloadBytes, s.PayloadFields, s.Partitions)
+	fmt.Fprintf(w, "         raw clients in batches of %d, %d publishes in flight; %d interleaved rounds\n", s.Batch, s.InFlight, s.Rounds)
 	if len(s.Overrides) > 0 {
 		fmt.Fprintf(w, "bridge config overrides: %v\n", s.Overrides)
 	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-26s\tmsgs\tsecs\tmsg/s\tMB/s\tp50\tp95\tp99\tmax\tCPU/msg\tB alloc/msg\tallocs/msg\theap in use\tpeak RSS\t\n", "scenario")
-	for i := range r.Results {
-		writeRow(tw, &r.Results[i])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(r.Throughput) > 0 {
+		fmt.Fprintln(w, "\nThroughput at saturation: median [min-max] of the rounds; CPU and peak RSS of the measured process only")
+		fmt.Fprintln(tw, "direction\tscenario\tmsg/s\tCPU-s per million\tpeak RSS\tstartup\t")
+		for i := range r.Throughput {
+			writeThroughput(tw, &r.Throughput[i])
+		}
+		_ = tw.Flush()
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("benchmark: write table: %w", err)
+	if len(r.Ratios) > 0 {
+		fmt.Fprintln(w, "\nBridge / raw limit, msg/s, round by round: median [min-max]")
+		for _, ra := range r.Ratios {
+			fmt.Fprintf(tw, "%s / %s\t%s\t\n", ra.Bridge, ra.Limit, ratioText(&ra))
+		}
+		_ = tw.Flush()
 	}
-	fmt.Fprintln(w)
-	for _, res := range r.Results {
-		if !res.OK() {
-			fmt.Fprintf(w, "%s FAILED after %d messages: %s\n", res.Scenario, res.Messages, res.Error)
+	if len(r.Latency) > 0 {
+		fmt.Fprintln(w, "\nLatency at a fixed offered load, end to end (stamped send time to arrival at the far side)")
+		fmt.Fprintln(tw, "direction\toffered msg/s\treceived\tp50\tp99\tp999\tmax\tbridge CPU-s per million\tbridge peak RSS\t")
+		for _, l := range r.Latency {
+			if l.Error != "" {
+				fmt.Fprintf(tw, "%s\t%d\t%d of %d\tFAILED: %s\t\n", l.Direction, l.Rate, l.Received, l.Sent, l.Error)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n", l.Direction, l.Rate, l.Received,
+				fmtDur(l.Latency.P50), fmtDur(l.Latency.P99), fmtDur(l.Latency.P999), fmtDur(l.Latency.Max),
+				l.BridgeCPUSecondsPerMillion, fmtBytes(l.BridgePeakRSSBytes))
+		}
+		_ = tw.Flush()
+	}
+	if r.Idle != nil {
+		fmt.Fprintln(w, "\nMemory of idle pipelines (RSS of the bridge process, half the pipelines each way)")
+		if r.Idle.Error != "" {
+			fmt.Fprintf(w, "  FAILED: %s\n", r.Idle.Error)
+		} else {
+			fmt.Fprintf(w, "  %d pipelines: %s; %d pipelines: %s; %.0f KiB per pipeline\n", r.Idle.BaselinePipelines,
+				fmtBytes(r.Idle.BaselineRSSBytes), r.Idle.Pipelines, fmtBytes(r.Idle.RSSBytes), r.Idle.PerPipelineBytes/1024)
 		}
 	}
-	r.writeShares(w)
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(w, "\nTargets")
+		for _, t := range r.Targets {
+			verdict := "met"
+			switch {
+			case !t.Measured:
+				verdict = "-"
+			case !t.Met:
+				verdict = "MISSED"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", t.Name, t.Want, t.Got, verdict)
+		}
+		_ = tw.Flush()
+	}
+	r.writeFailures(w)
 	r.writeNotes(w)
 	return nil
 }
 
-func writeRow(w io.Writer, r *Result) {
-	if !r.OK() {
-		fmt.Fprintf(w, "%-26s\t%d\tFAILED\t\t\t\t\t\t\t\t\t\t\t\t\n", r.Scenario, r.Messages)
+func writeThroughput(w io.Writer, t *Throughput) {
+	if t.MsgPerSec.Median == 0 {
+		fmt.Fprintf(w, "%s\t%s\tFAILED in every round\t\t\t\t\n", t.Direction, t.Scenario)
 		return
 	}
-	lat := [4]string{"-", "-", "-", "-"}
-	if r.Latency != nil {
-		lat = [4]string{fmtDur(r.Latency.P50), fmtDur(r.Latency.P95), fmtDur(r.Latency.P99), fmtDur(r.Latency.Max)}
+	var startup []float64
+	for _, r := range t.Rounds {
+		if r.OK() {
+			startup = append(startup, r.StartupSeconds)
+		}
 	}
-	fmt.Fprintf(w, "%-26s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.1f\t%s\t%s\t\n",
-		r.Scenario, r.Messages, r.Seconds, r.MsgPerSec, r.MBPerSec, lat[0], lat[1], lat[2], lat[3],
-		fmtDur(r.CPUPerMessage), r.AllocBytesPerMessage, r.AllocsPerMessage,
-		fmtBytes(int64(r.HeapInUseBytes)), fmtBytes(r.PeakRSSBytes))
+	fmt.Fprintf(w, "%s\t%s\t%.0f [%.0f-%.0f]\t%.2f [%.2f-%.2f]\t%s [%s-%s]\t%.2fs\t\n", t.Direction, t.Scenario,
+		t.MsgPerSec.Median, t.MsgPerSec.Min, t.MsgPerSec.Max,
+		t.CPUSecondsPerMillion.Median, t.CPUSecondsPerMillion.Min, t.CPUSecondsPerMillion.Max,
+		fmtBytes(int64(t.PeakRSSBytes.Median)), fmtBytes(int64(t.PeakRSSBytes.Min)), fmtBytes(int64(t.PeakRSSBytes.Max)),
+		spreadOf(startup).Median)
 }
 
-// writeShares compares each bridge direction with the raw ceilings measured in the same run.
-func (r *Report) writeShares(w io.Writer) {
-	get := func(name string) *Result {
-		for i := range r.Results {
-			if r.Results[i].Scenario == name && r.Results[i].OK() {
-				return &r.Results[i]
+func (r *Report) writeFailures(w io.Writer) {
+	var lines []string
+	for _, t := range r.Throughput {
+		for i, ro := range t.Rounds {
+			if !ro.OK() {
+				lines = append(lines, fmt.Sprintf("  %s round %d: %s", t.Scenario, i+1, ro.Error))
 			}
 		}
-		return nil
 	}
-	producer, reader := get(RawKafkaProducer), get(RawWebsocketReader)
-	// stream-sea -> Kafka is bounded by both sides; Kafka -> stream-sea's publish and
-	// websocket side is what raw-websocket-reader measures (its Kafka side is consumption).
-	shares := []struct {
-		bridge string
-		raws   []*Result
-	}{
-		{BridgeStreamseaToKafka, []*Result{producer, reader}},
-		{BridgeKafkaToStreamsea, []*Result{reader}},
-	}
-	for _, sh := range shares {
-		b := get(sh.bridge)
-		if b == nil || !slices.ContainsFunc(sh.raws, func(r *Result) bool { return r != nil }) {
-			continue
-		}
-		line := sh.bridge + ":"
-		for _, raw := range sh.raws {
-			if raw != nil {
-				line += fmt.Sprintf(" %.0f%% of %s's msg/s at %.1fx its CPU/msg;", 100*b.MsgPerSec/raw.MsgPerSec, raw.Scenario,
-					float64(b.CPUPerMessage)/float64(max(raw.CPUPerMessage, 1)))
-			}
-		}
-		fmt.Fprintln(w, line)
+	if len(lines) > 0 {
+		fmt.Fprintln(w, "\nFailed rounds (left out of the medians)")
+		fmt.Fprintln(w, strings.Join(lines, "\n"))
 	}
 }
 
 func (r *Report) writeNotes(w io.Writer) {
-	fmt.Fprintln(w, "\nWhat each scenario runs in this process during its window:")
-	for _, res := range r.Results {
-		fmt.Fprintf(w, "  %-26s %s\n", res.Scenario, res.Includes)
+	fmt.Fprintln(w, "\nWhat each throughput scenario measures (each in its own process; the broker, the stream-sea emulator,")
+	fmt.Fprintln(w, "the load generators and the final readers run outside it):")
+	for _, t := range r.Throughput {
+		fmt.Fprintf(w, "  %-26s %s\n", t.Scenario, t.Measured)
 	}
 	fmt.Fprintln(w, "Notes:")
-	fmt.Fprintln(w, "  - Window: from everything connected to the final reader seeing the last message. For bridge-kafka-to-streamsea")
-	fmt.Fprintln(w, "    it opens at the first message the reader sees; the bridge's startup before it (connect, consumer group join,")
-	fmt.Fprint(w, "    schema define) is reported apart")
-	for _, res := range r.Results {
-		if res.StartupSeconds > 0 {
-			fmt.Fprintf(w, "; %s startup: %.2fs", res.Scenario, res.StartupSeconds)
-		}
-	}
-	fmt.Fprintln(w, ".")
-	fmt.Fprintln(w, "  - Latency: receive time at the final reader minus the send time stamped into the payload by the load generator.")
-	fmt.Fprintln(w, "    bridge-kafka-to-streamsea has none: its messages are produced before the window, so their age measures the backlog.")
-	fmt.Fprintln(w, "  - CPU/msg: process user+sys CPU (getrusage) over the window / messages. It counts everything in the process:")
-	if r.Machine.KafkaInProcess {
-		fmt.Fprintln(w, "    the in-process Kafka broker (kfake), the stream-sea emulator, load generators and readers, in raw and bridge scenarios alike.")
-	} else {
-		fmt.Fprintf(w, "    the stream-sea emulator, load generators and readers. Kafka (%s) runs out of process: its CPU and memory are NOT counted.\n", r.Machine.Kafka)
-	}
-	fmt.Fprintln(w, "  - Memory: Go heap bytes and objects allocated per message (runtime.MemStats deltas), heap in use at the window's end,")
-	fmt.Fprintln(w, "    and the process's peak RSS so far (getrusage maxrss: a high-water mark over this and every earlier scenario).")
+	fmt.Fprintln(w, "  - msg/s: messages over the window from the first to the last arrival at the final reader; startup (process start")
+	fmt.Fprintln(w, "    to the first arrival: connect, consumer group join, schema define) is outside it and shown apart.")
+	fmt.Fprintln(w, "  - CPU-s per million: user+system CPU of the measured process over the window (/proc/PID/stat), per 10^6 messages.")
+	fmt.Fprintln(w, "  - peak RSS: VmHWM of the measured process (/proc/PID/status) at the window's end.")
+	fmt.Fprintln(w, "  - Ratios divide the bridge's msg/s by a raw limit's measured in the same round.")
+	fmt.Fprintln(w, "  - Latency: the load generator stamps each payload as it hands it to its client (a produce request per millisecond")
+	fmt.Fprintln(w, "    to one partition, or one PublishBatch); the bench process's reader subtracts the stamp from the arrival time.")
 }
 
 func fmtDur(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
-		return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
 	case d < time.Second:
 		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 	default:

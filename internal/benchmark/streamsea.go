@@ -38,8 +38,9 @@ func startEmulator(logger *slog.Logger) (*emulator.Server, error) {
 	return emu, nil
 }
 
-// newPublisher returns a REST client for the load generator. It sends plain JSON: gzip would
-// spend the generator's CPU (and the emulator's) on compressing loopback traffic.
+// newPublisher returns a REST client for the bench process's own load generators. It sends
+// plain JSON: gzip would spend the bench process's CPU (and the emulator's) on compressing
+// loopback traffic.
 func newPublisher(emu *emulator.Server) (*streamsea.Client, error) {
 	c, err := streamsea.NewClient(streamsea.ClientOptions{BaseURL: emu.URL(), ClientID: clientID, ClientSecret: clientSecret, Timeout: time.Minute})
 	if err != nil {
@@ -48,29 +49,41 @@ func newPublisher(emu *emulator.Server) (*streamsea.Client, error) {
 	return c, nil
 }
 
-// publish sends n payloads to stream in PublishBatch calls of batch messages, stamping each
-// batch with the time it is handed to the client.
-func publish(ctx context.Context, c *streamsea.Client, stream string, n, size, batch int) error {
-	payloads := newPayloadBatch(batch, size)
-	for sent := 0; sent < n; {
-		k := min(batch, n-sent)
-		if err := c.PublishBatch(ctx, stream, payloads.fill(k, int64(sent), time.Now().UnixNano())); err != nil {
-			return fmt.Errorf("publish after %d of %d: %w", sent, n, err)
+// subscribed reports whether stream has n or more live subscriptions on the emulator.
+func subscribed(emu *emulator.Server, stream string, n int) bool {
+	for _, s := range emu.Stats().Streams {
+		if s.Stream == stream && s.Subscriptions >= n {
+			return true
 		}
-		sent += k
+	}
+	return false
+}
+
+// waitSubscribed waits until stream has a live subscription on the emulator.
+func waitSubscribed(ctx context.Context, emu *emulator.Server, stream string, exited <-chan struct{}) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !subscribed(emu, stream, 1) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a subscription to %q: %w", stream, ctx.Err())
+		case <-exited:
+			return fmt.Errorf("waiting for a subscription to %q: the subscriber exited", stream)
+		case <-tick.C:
+		}
 	}
 	return nil
 }
 
-// wsReader is a bare websocket reader: one connection, one subscription, no processing beyond
-// recording each delivery in the probe.
+// wsReader is the bench process's own websocket reader: one connection, one subscription, no
+// processing beyond recording each delivery.
 type wsReader struct {
 	conn *streamsea.Conn
 	wg   sync.WaitGroup
 }
 
 // startReader dials the emulator, subscribes to stream and reads until ctx ends.
-func startReader(ctx context.Context, emu *emulator.Server, stream string, p *Probe, errc chan<- error, logger *slog.Logger) (*wsReader, error) {
+func startReader(ctx context.Context, emu *emulator.Server, stream string, a *arrivals, errc chan<- error, logger *slog.Logger) (*wsReader, error) {
 	conn, err := streamsea.DialConn(ctx, streamsea.SubscriberOptions{
 		URL: emu.URL(), ClientID: clientID, ClientSecret: clientSecret,
 		Subscriptions: []streamsea.Subscription{{Stream: stream, GroupID: benchGroup}},
@@ -79,16 +92,14 @@ func startReader(ctx context.Context, emu *emulator.Server, stream string, p *Pr
 		return nil, fmt.Errorf("websocket reader: %w", err)
 	}
 	r := &wsReader{conn: conn}
-	rec := p.Recorder()
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
+	rec := a.recorder()
+	r.wg.Go(func() {
 		var batch []streamsea.Delivery
 		for {
 			var rerr error
 			batch, rerr = conn.ReadDelivery(ctx, batch[:0])
 			for _, d := range batch {
-				rec.Observe(d.Payload, d.ReceivedAt)
+				rec.observe(d.Payload, d.ReceivedAt)
 			}
 			if rerr != nil {
 				if ctx.Err() == nil {
@@ -97,7 +108,11 @@ func startReader(ctx context.Context, emu *emulator.Server, stream string, p *Pr
 				return
 			}
 		}
-	}()
+	})
+	if err := waitSubscribed(ctx, emu, stream, nil); err != nil {
+		r.stop()
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -105,4 +120,17 @@ func startReader(ctx context.Context, emu *emulator.Server, stream string, p *Pr
 func (r *wsReader) stop() {
 	_ = r.conn.Close()
 	r.wg.Wait()
+}
+
+// streamseaSender sends paced payloads for a latency scenario, one PublishBatch per call.
+type streamseaSender struct {
+	client *streamsea.Client
+	stream string
+}
+
+func (s *streamseaSender) send(ctx context.Context, payloads [][]byte) error {
+	if err := s.client.PublishBatch(ctx, s.stream, payloads); err != nil {
+		return fmt.Errorf("publish to %q: %w", s.stream, err)
+	}
+	return nil
 }
