@@ -60,10 +60,14 @@ type wiring struct {
 	metrics *metricSets
 	// rest caches one REST client per stream-sea connection name.
 	rest map[string]*streamsea.Client
+	// kafkaSources are the Kafka sources built, by pipeline name: the lag collectors ask them
+	// which partitions this instance owns.
+	kafkaSources map[string]*source.Kafka
 }
 
 func newWiring(cfg *config.Config, version string, logger *slog.Logger, m *metricSets) *wiring {
-	return &wiring{cfg: cfg, version: version, log: logger, metrics: m, rest: map[string]*streamsea.Client{}}
+	return &wiring{cfg: cfg, version: version, log: logger, metrics: m, rest: map[string]*streamsea.Client{},
+		kafkaSources: map[string]*source.Kafka{}}
 }
 
 // pipelines builds every enabled pipeline.
@@ -221,7 +225,7 @@ func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.S
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	return source.NewKafka(source.KafkaOptions{
+	k, err := source.NewKafka(source.KafkaOptions{
 		Pipeline: p.Name, Conn: conn, Topics: p.Source.Topics, GroupID: p.Source.GroupID,
 		StartOffset: p.Source.StartOffset, CommitInterval: p.Source.CommitInterval,
 		MinBytes: p.Source.MinBytes, MaxBytes: p.Source.MaxBytes, MaxWait: p.Source.MaxWait,
@@ -229,6 +233,11 @@ func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.S
 		SessionTimeout: p.Source.SessionTimeout, RebalanceTimeout: p.Source.RebalanceTimeout,
 		JoinGroupBackoff: p.Source.JoinGroupBackoff,
 	}, logger, w.metrics.kafkaSrc)
+	if err != nil {
+		return nil, err
+	}
+	w.kafkaSources[p.Name] = k
+	return k, nil
 }
 
 func (w *wiring) kafkaSink(p config.Pipeline, logger *slog.Logger) (pipeline.Sink, error) {
@@ -302,47 +311,42 @@ func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) {
 	}, nil
 }
 
-// lagCollectors returns one consumer-group lag collector per Kafka connection that has
-// Kafka-source pipelines. They export the same metric families (told apart by the pipeline
-// label), so they are registered with reg together, as one collector.
+// lagCollectors returns one consumer-group lag collector per Kafka connection and
+// source.lag_interval that Kafka-source pipelines use, each asking the pipelines' sources which
+// partitions they own. They are registered with reg together, as observe.LagCollectors.
+// pipelines must have run first.
 func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollector, error) {
-	groups := map[string][]observe.GroupTopics{}
-	var order []string
+	type scrape struct {
+		connection string
+		interval   time.Duration
+	}
+	groups := map[scrape][]observe.GroupTopics{}
+	var order []scrape
 	for _, p := range w.cfg.Pipelines {
-		if !p.Enabled || p.Source.Type != config.EndpointKafka {
+		src, ok := w.kafkaSources[p.Name]
+		if !ok {
 			continue
 		}
-		if _, seen := groups[p.Source.Connection]; !seen {
-			order = append(order, p.Source.Connection)
+		key := scrape{p.Source.Connection, p.Source.LagInterval}
+		if _, seen := groups[key]; !seen {
+			order = append(order, key)
 		}
-		groups[p.Source.Connection] = append(groups[p.Source.Connection],
-			observe.GroupTopics{Pipeline: p.Name, GroupID: p.Source.GroupID, Topics: p.Source.Topics})
+		groups[key] = append(groups[key], observe.GroupTopics{
+			Pipeline: p.Name, GroupID: p.Source.GroupID, Topics: p.Source.Topics, Owns: src.Owns})
 	}
-	var out []*observe.LagCollector
-	for _, name := range order {
-		conn, err := w.kafkaConn(name)
+	var out observe.LagCollectors
+	for _, key := range order {
+		conn, err := w.kafkaConn(key.connection)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: 15 * time.Second, Groups: groups[name]},
-			w.log.With("kafka", name), nil))
+		out = append(out, observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: key.interval, Groups: groups[key]},
+			w.log.With("kafka", key.connection)))
 	}
 	if len(out) > 0 && reg != nil {
-		reg.MustRegister(lagCollectorSet(out))
+		reg.MustRegister(out)
 	}
 	return out, nil
-}
-
-// lagCollectorSet exports several lag collectors as one prometheus.Collector: their
-// descriptions are the same, their series differ by pipeline.
-type lagCollectorSet []*observe.LagCollector
-
-func (s lagCollectorSet) Describe(ch chan<- *prometheus.Desc) { s[0].Describe(ch) }
-
-func (s lagCollectorSet) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range s {
-		c.Collect(ch)
-	}
 }
 
 // tlsConfig builds a *tls.Config from the config's TLS table; nil when TLS is off.

@@ -135,7 +135,7 @@ type Pipeline struct {
 }
 
 // Source is where a pipeline reads. Type selects which fields apply: Streams for a streamsea
-// source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes, MaxWait and the consumer-group
+// source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes, MaxWait, LagInterval and the consumer-group
 // timings (HeartbeatInterval, SessionTimeout, RebalanceTimeout, JoinGroupBackoff) for a kafka
 // source; MaxInFlightBytes for a streamsea source; GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
 // Config.Kafka according to Type.
@@ -151,6 +151,7 @@ type Source struct {
 	MaxBytes       int           `koanf:"max_bytes"`
 	MaxWait        time.Duration `koanf:"max_wait"`
 	MaxInFlight    int           `koanf:"max_in_flight"`
+	LagInterval    time.Duration `koanf:"lag_interval"` // kafka: how often the group's lag is read from the brokers
 	// MaxInFlightBytes bounds the payload bytes in flight of a streamsea source.
 	MaxInFlightBytes int `koanf:"max_in_flight_bytes"`
 

@@ -80,6 +80,7 @@ func DefaultSource(t Endpoint) Source {
 		s.MinBytes = 1
 		s.MaxBytes = 10 << 20
 		s.MaxWait = 250 * time.Millisecond
+		s.LagInterval = 5 * time.Second
 		// kafka-go's own defaults.
 		s.HeartbeatInterval = 3 * time.Second
 		s.SessionTimeout = 30 * time.Second

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -109,6 +110,9 @@ func (v *validator) source(path string, s Source) {
 		v.add(path+".max_bytes", "must not be less than min_bytes (%d)", s.MinBytes)
 	}
 	v.positive(path+".max_wait", s.MaxWait)
+	if s.LagInterval < time.Second {
+		v.add(path+".lag_interval", "must be at least 1s, not %s", s.LagInterval)
+	}
 	v.groupTimings(path, s)
 }
 
@@ -127,7 +131,7 @@ func sourceKeyOwner(key string) Endpoint {
 	switch key {
 	case "streams", "max_in_flight_bytes":
 		return EndpointStreamsea
-	case "topics", "start_offset", "commit_interval", "min_bytes", "max_bytes", "max_wait",
+	case "topics", "start_offset", "commit_interval", "min_bytes", "max_bytes", "max_wait", "lag_interval",
 		"heartbeat_interval", "session_timeout", "rebalance_timeout", "join_group_backoff":
 		return EndpointKafka
 	}

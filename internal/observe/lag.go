@@ -16,19 +16,23 @@ import (
 	"github.com/seabridge/seabridge/internal/kafkautil"
 )
 
-const defaultLagInterval = 15 * time.Second
+const defaultLagInterval = 5 * time.Second
 
 // GroupTopics names the consumer group of one pipeline and the topics it reads.
 type GroupTopics struct {
 	Pipeline string
 	GroupID  string
 	Topics   []string
+	// Owns reports whether this instance's member of the group owns topic/partition in the
+	// group's current generation; only owned partitions are exported in the
+	// seabridge_kafka_consumergroup_* series. Nil: none is.
+	Owns func(topic string, partition int) bool
 }
 
 // LagOptions configures a LagCollector.
 type LagOptions struct {
 	Conn     kafkautil.Conn
-	Interval time.Duration // between scrapes; default 15s
+	Interval time.Duration // between scrapes; default 5s
 	Groups   []GroupTopics
 }
 
@@ -53,15 +57,26 @@ func (p partitionLag) lag() int64 {
 }
 
 // LagCollector computes consumer-group lag as high-water mark minus committed offset for every
-// partition of every configured group, and exports it as a prometheus.Collector. Run scrapes
-// Kafka periodically from one goroutine; Collect reports the last successful scrape of each
-// pipeline, so partitions that disappear from the cluster disappear from the metrics. Collect
-// may run concurrently with Run.
+// partition of every configured group. Run scrapes Kafka periodically from one goroutine;
+// collecting reports the last successful scrape of each pipeline, so partitions that disappear
+// from the cluster disappear from the metrics. It exports two sets of series:
+//
+//   - seabridge_kafka_consumer_lag, _high_watermark and _committed_offset{pipeline,topic,partition}
+//     for every partition, from every instance (aggregate them across instances with max);
+//   - seabridge_kafka_consumergroup_lag{consumergroup,topic,partition} and
+//     seabridge_kafka_consumergroup_lag_sum{consumergroup,topic}, in kafka_exporter's
+//     convention, for the partitions this instance owns in the group's current generation
+//     only (GroupTopics.Owns), so that summing them across instances counts each partition
+//     once.
+//
+// Register collectors with LagCollectors, which merges the second set across pipelines.
+// Collecting may run concurrently with Run.
 type LagCollector struct {
 	opts   LagOptions
 	logger *slog.Logger
 
 	lagDesc, hwmDesc, committedDesc *prometheus.Desc
+	groupLagDesc, groupLagSumDesc   *prometheus.Desc
 	scrapeErrors                    *prometheus.CounterVec
 	lastSuccess                     *prometheus.GaugeVec
 
@@ -69,9 +84,9 @@ type LagCollector struct {
 	state map[string][]partitionLag // by pipeline
 }
 
-// NewLagCollector returns a collector registered with reg (not registered when reg is nil). It
-// panics if it is already registered.
-func NewLagCollector(opts LagOptions, logger *slog.Logger, reg prometheus.Registerer) *LagCollector {
+// NewLagCollector returns a collector of opts.Groups. Register it (with any others) as
+// LagCollectors. The scrape error counter of every group starts at 0.
+func NewLagCollector(opts LagOptions, logger *slog.Logger) *LagCollector {
 	if opts.Interval <= 0 {
 		opts.Interval = defaultLagInterval
 	}
@@ -86,6 +101,12 @@ func NewLagCollector(opts LagOptions, logger *slog.Logger, reg prometheus.Regist
 			"High-water mark of the partition: the offset of the next record produced to it.", labels, nil),
 		committedDesc: prometheus.NewDesc("seabridge_kafka_committed_offset",
 			"Offset committed by the pipeline's consumer group (absent before the first commit).", labels, nil),
+		groupLagDesc: prometheus.NewDesc("seabridge_kafka_consumergroup_lag",
+			"Consumer-group lag of a partition this instance owns in the group's current generation (kafka_exporter's kafka_consumergroup_lag): sum across instances.",
+			[]string{"consumergroup", "topic", "partition"}, nil),
+		groupLagSumDesc: prometheus.NewDesc("seabridge_kafka_consumergroup_lag_sum",
+			"Consumer-group lag of the partitions of the topic this instance owns in the group's current generation (kafka_exporter's kafka_consumergroup_lag_sum): sum across instances.",
+			[]string{"consumergroup", "topic"}, nil),
 		scrapeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "seabridge_kafka_lag_scrape_errors_total", Help: "Lag scrapes that failed, by pipeline."},
 			[]string{"pipeline"}),
@@ -94,23 +115,59 @@ func NewLagCollector(opts LagOptions, logger *slog.Logger, reg prometheus.Regist
 			[]string{"pipeline"}),
 		state: make(map[string][]partitionLag),
 	}
-	if reg != nil {
-		reg.MustRegister(c)
+	for _, g := range opts.Groups {
+		c.scrapeErrors.WithLabelValues(g.Pipeline)
 	}
 	return c
 }
 
+// LagCollectors exports lag collectors as one prometheus.Collector. Their per-pipeline series
+// differ by pipeline; their consumergroup series are merged, so that two pipelines in one
+// consumer group (members of it side by side) export one lag_sum per group and topic.
+type LagCollectors []*LagCollector
+
 // Describe implements prometheus.Collector.
-func (c *LagCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.lagDesc
-	ch <- c.hwmDesc
-	ch <- c.committedDesc
+func (s LagCollectors) Describe(ch chan<- *prometheus.Desc) {
+	if len(s) == 0 {
+		return
+	}
+	c := s[0]
+	for _, d := range []*prometheus.Desc{c.lagDesc, c.hwmDesc, c.committedDesc, c.groupLagDesc, c.groupLagSumDesc} {
+		ch <- d
+	}
 	c.scrapeErrors.Describe(ch)
 	c.lastSuccess.Describe(ch)
 }
 
+type groupPartition struct {
+	group, topic string
+	partition    int
+}
+
+type groupTopic struct{ group, topic string }
+
 // Collect implements prometheus.Collector.
-func (c *LagCollector) Collect(ch chan<- prometheus.Metric) {
+func (s LagCollectors) Collect(ch chan<- prometheus.Metric) {
+	if len(s) == 0 {
+		return
+	}
+	lags := map[groupPartition]int64{}
+	sums := map[groupTopic]int64{}
+	for _, c := range s {
+		c.collectPipelines(ch)
+		c.owned(lags, sums)
+	}
+	c := s[0]
+	for k, v := range lags {
+		ch <- prometheus.MustNewConstMetric(c.groupLagDesc, prometheus.GaugeValue, float64(v), k.group, k.topic, strconv.Itoa(k.partition))
+	}
+	for k, v := range sums {
+		ch <- prometheus.MustNewConstMetric(c.groupLagSumDesc, prometheus.GaugeValue, float64(v), k.group, k.topic)
+	}
+}
+
+// collectPipelines sends the per-pipeline series.
+func (c *LagCollector) collectPipelines(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	for pipeline, parts := range c.state {
 		for _, p := range parts {
@@ -125,6 +182,32 @@ func (c *LagCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Unlock()
 	c.scrapeErrors.Collect(ch)
 	c.lastSuccess.Collect(ch)
+}
+
+// owned adds the lag of every partition this instance owns to lags, and to sums per topic; a
+// topic of a scraped group gets a sum (0 when it owns none of its partitions).
+func (c *LagCollector) owned(lags map[groupPartition]int64, sums map[groupTopic]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, g := range c.opts.Groups {
+		parts, scraped := c.state[g.Pipeline]
+		if !scraped || g.Owns == nil {
+			continue
+		}
+		for _, p := range parts {
+			gt := groupTopic{g.GroupID, p.topic}
+			sums[gt] += 0
+			if !g.Owns(p.topic, p.partition) {
+				continue
+			}
+			gp := groupPartition{g.GroupID, p.topic, p.partition}
+			if _, dup := lags[gp]; dup {
+				continue // owned by two pipelines at once: only across a rebalance, count it once
+			}
+			lags[gp] = p.lag()
+			sums[gt] += p.lag()
+		}
+	}
 }
 
 // Run scrapes at once and then every Interval until ctx is done, and then returns nil. Scrape

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func TestLagCollectorValues(t *testing.T) {
 	commit(t, client, "g", "in", 0, 2)
 
 	c := NewLagCollector(LagOptions{Conn: conn, Groups: []GroupTopics{{Pipeline: "p", GroupID: "g", Topics: []string{"in", "gone"}}}},
-		lagTestLogger(), nil)
+		lagTestLogger())
 	c.scrapeAll(context.Background(), client)
 	want := `
 # HELP seabridge_kafka_committed_offset Offset committed by the pipeline's consumer group (absent before the first commit).
@@ -106,7 +107,7 @@ seabridge_kafka_high_watermark{partition="0",pipeline="p",topic="in"} 5
 seabridge_kafka_high_watermark{partition="1",pipeline="p",topic="gone"} 0
 seabridge_kafka_high_watermark{partition="1",pipeline="p",topic="in"} 3
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), strings.Fields(lagMetricNames)...); err != nil {
+	if err := testutil.CollectAndCompare(LagCollectors{c}, strings.NewReader(want), strings.Fields(lagMetricNames)...); err != nil {
 		t.Fatal(err)
 	}
 
@@ -129,7 +130,7 @@ seabridge_kafka_consumer_lag{partition="1",pipeline="p",topic="in"} 0
 seabridge_kafka_high_watermark{partition="0",pipeline="p",topic="in"} 5
 seabridge_kafka_high_watermark{partition="1",pipeline="p",topic="in"} 3
 `
-	if err := testutil.CollectAndCompare(c, strings.NewReader(want), strings.Fields(lagMetricNames)...); err != nil {
+	if err := testutil.CollectAndCompare(LagCollectors{c}, strings.NewReader(want), strings.Fields(lagMetricNames)...); err != nil {
 		t.Fatalf("after deleting a topic: %v", err)
 	}
 	if n := testutil.ToFloat64(c.scrapeErrors.WithLabelValues("p")); n != 0 {
@@ -142,14 +143,14 @@ func TestLagCollectorScrapeErrorKeepsLastValues(t *testing.T) {
 	client := lagClient(t, conn)
 	produceTo(t, client, "in", 0, 4)
 	c := NewLagCollector(LagOptions{Conn: conn, Groups: []GroupTopics{{Pipeline: "p", GroupID: "g", Topics: []string{"in"}}}},
-		lagTestLogger(), nil)
+		lagTestLogger())
 	c.scrapeAll(context.Background(), client)
 	dead := lagClient(t, kafkautil.Conn{Brokers: []string{"127.0.0.1:1"}, DialTimeout: time.Second})
 	c.scrapeAll(context.Background(), dead)
 	if n := testutil.ToFloat64(c.scrapeErrors.WithLabelValues("p")); n != 1 {
 		t.Fatalf("scrape errors = %v, want 1", n)
 	}
-	if n := testutil.CollectAndCount(c, "seabridge_kafka_consumer_lag"); n != 2 {
+	if n := testutil.CollectAndCount(LagCollectors{c}, "seabridge_kafka_consumer_lag"); n != 2 {
 		t.Fatalf("%d lag series after a failed scrape, want the 2 of the last success", n)
 	}
 }
@@ -158,7 +159,8 @@ func TestLagCollectorRun(t *testing.T) {
 	conn, _ := startLagKafka(t, "in")
 	reg := prometheus.NewRegistry()
 	c := NewLagCollector(LagOptions{Conn: conn, Interval: 10 * time.Millisecond,
-		Groups: []GroupTopics{{Pipeline: "p", GroupID: "g", Topics: []string{"in"}}}}, lagTestLogger(), reg)
+		Groups: []GroupTopics{{Pipeline: "p", GroupID: "g", Topics: []string{"in"}}}}, lagTestLogger())
+	reg.MustRegister(LagCollectors{c})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
@@ -183,5 +185,97 @@ func TestLagCollectorRun(t *testing.T) {
 	}
 	if n, err := testutil.GatherAndCount(reg, "seabridge_kafka_high_watermark"); err != nil || n != 2 {
 		t.Fatalf("registry holds %d high-water series (%v), want 2", n, err)
+	}
+}
+
+// TestLagCollectorsExportOwnedPartitions runs two instances' collectors of one group whose
+// members own one partition each: each exports the kafka_exporter-style series of its own
+// partition only, so their sum is the group's lag, counted once; the per-pipeline series stay
+// complete on both.
+func TestLagCollectorsExportOwnedPartitions(t *testing.T) {
+	conn, _ := startLagKafka(t, "in")
+	client := lagClient(t, conn)
+	produceTo(t, client, "in", 0, 5)
+	produceTo(t, client, "in", 1, 3)
+	commit(t, client, "g", "in", 0, 1)
+	instance := func(partition int) *LagCollector { return ownerCollector(t, conn, client, "p", partition) }
+	a, b := instance(0), instance(1)
+	checkGroupLag(t, a, "0", 4)
+	checkGroupLag(t, b, "1", 3)
+	for _, c := range []*LagCollector{a, b} {
+		if n := testutil.CollectAndCount(LagCollectors{c}, "seabridge_kafka_consumer_lag"); n != 2 {
+			t.Errorf("%d seabridge_kafka_consumer_lag series, want both partitions on every instance", n)
+		}
+	}
+	// An instance that owns nothing (between generations, or idle) exports a sum of 0.
+	checkGroupLag(t, instance(-1), "", 0)
+}
+
+// ownerCollector returns the collector of pipeline, a member of group "g" reading topic "in"
+// that owns one partition of it (none for -1), after one scrape.
+func ownerCollector(t *testing.T, conn kafkautil.Conn, client *kafka.Client, pipeline string, partition int) *LagCollector {
+	t.Helper()
+	c := NewLagCollector(LagOptions{Conn: conn, Groups: []GroupTopics{{Pipeline: pipeline, GroupID: "g", Topics: []string{"in"},
+		Owns: func(topic string, p int) bool { return topic == "in" && p == partition }}}}, lagTestLogger())
+	c.scrapeAll(context.Background(), client)
+	return c
+}
+
+// checkGroupLag checks c's consumergroup series: the lag of the one partition it owns ("":
+// none) and the topic's sum, for group "g" and topic "in".
+func checkGroupLag(t *testing.T, c *LagCollector, partition string, lag int) {
+	t.Helper()
+	want := ""
+	if partition != "" {
+		want = `# HELP seabridge_kafka_consumergroup_lag Consumer-group lag of a partition this instance owns in the group's current generation (kafka_exporter's kafka_consumergroup_lag): sum across instances.
+# TYPE seabridge_kafka_consumergroup_lag gauge
+seabridge_kafka_consumergroup_lag{consumergroup="g",partition="` + partition + `",topic="in"} ` + strconv.Itoa(lag) + "\n"
+	}
+	want += `# HELP seabridge_kafka_consumergroup_lag_sum Consumer-group lag of the partitions of the topic this instance owns in the group's current generation (kafka_exporter's kafka_consumergroup_lag_sum): sum across instances.
+# TYPE seabridge_kafka_consumergroup_lag_sum gauge
+seabridge_kafka_consumergroup_lag_sum{consumergroup="g",topic="in"} ` + strconv.Itoa(lag) + "\n"
+	if err := testutil.CollectAndCompare(LagCollectors{c}, strings.NewReader(want),
+		"seabridge_kafka_consumergroup_lag", "seabridge_kafka_consumergroup_lag_sum"); err != nil {
+		t.Errorf("partition %q: %v", partition, err)
+	}
+}
+
+// TestLagCollectorsMergeOneGroup: two pipelines of one process in one consumer group (each a
+// member owning some partitions) export one lag_sum for the group and topic, not two
+// conflicting ones.
+func TestLagCollectorsMergeOneGroup(t *testing.T) {
+	conn, _ := startLagKafka(t, "in")
+	client := lagClient(t, conn)
+	produceTo(t, client, "in", 0, 2)
+	produceTo(t, client, "in", 1, 5)
+	set := LagCollectors{ownerCollector(t, conn, client, "p0", 0), ownerCollector(t, conn, client, "p1", 1)}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(set)
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	want := `
+# HELP seabridge_kafka_consumergroup_lag_sum Consumer-group lag of the partitions of the topic this instance owns in the group's current generation (kafka_exporter's kafka_consumergroup_lag_sum): sum across instances.
+# TYPE seabridge_kafka_consumergroup_lag_sum gauge
+seabridge_kafka_consumergroup_lag_sum{consumergroup="g",topic="in"} 7
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "seabridge_kafka_consumergroup_lag_sum"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLagScrapeErrorsStartAtZero: the scrape error counter of every pipeline exists before the
+// first scrape, so that increase() sees the first failure.
+func TestLagScrapeErrorsStartAtZero(t *testing.T) {
+	c := NewLagCollector(LagOptions{Conn: kafkautil.Conn{Brokers: []string{"127.0.0.1:1"}},
+		Groups: []GroupTopics{{Pipeline: "a", GroupID: "g"}, {Pipeline: "b", GroupID: "h"}}}, lagTestLogger())
+	want := `
+# HELP seabridge_kafka_lag_scrape_errors_total Lag scrapes that failed, by pipeline.
+# TYPE seabridge_kafka_lag_scrape_errors_total counter
+seabridge_kafka_lag_scrape_errors_total{pipeline="a"} 0
+seabridge_kafka_lag_scrape_errors_total{pipeline="b"} 0
+`
+	if err := testutil.CollectAndCompare(LagCollectors{c}, strings.NewReader(want), "seabridge_kafka_lag_scrape_errors_total"); err != nil {
+		t.Fatal(err)
 	}
 }
