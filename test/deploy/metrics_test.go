@@ -108,3 +108,17 @@ func TestDocumentedQueriesUseRealMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCountersStartAtZero: every counter has a series as soon as the bridge is built (nothing
+// has run, so it is 0), for the pipelines it applies to: a counter that appears only at its
+// first event hides that event from increase() and rate(). The deploy checks' config has no
+// spool, so the spool's counters (bound when a spool opens) do not apply.
+func TestCountersStartAtZero(t *testing.T) {
+	reg := deploycheck.RegisteredMetrics(t)
+	for _, name := range slices.Sorted(maps.Keys(reg.Names)) {
+		counter := strings.HasPrefix(name, "seabridge_") && strings.HasSuffix(name, "_total")
+		if _, gathered := reg.Types[name]; counter && !gathered && !strings.HasPrefix(name, "seabridge_spool_") {
+			t.Errorf("counter %s has no series before its first event", name)
+		}
+	}
+}
