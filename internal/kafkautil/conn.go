@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -170,7 +172,7 @@ func Metadata(ctx context.Context, client *kafka.Client, topics []string) (*kafk
 	return md, nil
 }
 
-// CheckTopics returns an error wrapping ErrTopicMissing naming the first of topics that the
+// CheckTopics returns an error wrapping ErrTopicMissing naming every one of topics that the
 // cluster does not have, or a Metadata error.
 func CheckTopics(ctx context.Context, client *kafka.Client, topics ...string) error {
 	md, err := Metadata(ctx, client, topics)
@@ -181,10 +183,14 @@ func CheckTopics(ctx context.Context, client *kafka.Client, topics ...string) er
 	for _, t := range md.Topics {
 		found[t.Name] = t.Error == nil && len(t.Partitions) > 0
 	}
+	var missing []string
 	for _, name := range topics {
 		if !found[name] {
-			return fmt.Errorf("%w: %q", ErrTopicMissing, name)
+			missing = append(missing, strconv.Quote(name))
 		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s", ErrTopicMissing, strings.Join(missing, ", "))
 	}
 	return nil
 }

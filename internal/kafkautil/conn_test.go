@@ -103,4 +103,8 @@ func TestCheckTopics(t *testing.T) {
 	if err := CheckTopics(ctx, client, "a", "missing"); !errors.Is(err, ErrTopicMissing) {
 		t.Fatalf("missing topic: got %v, want ErrTopicMissing", err)
 	}
+	err = CheckTopics(ctx, client, "x", "a", "y", "b")
+	if want := `kafka topic does not exist: "x", "y"`; err == nil || err.Error() != want {
+		t.Fatalf("two missing topics: got %v, want %q", err, want)
+	}
 }
