@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -44,8 +46,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 // loadConfig loads path with the process environment; errors are usage errors (exit 2).
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path, configEnviron())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, usageError{fmt.Errorf("%w (choose one with --config FILE or $BRIDGE_CONFIG)", err)}
+	}
 	if err != nil {
-		return nil, usageError{fmt.Errorf("config: %w", err)}
+		return nil, usageError{err} // it names the file
 	}
 	return cfg, nil
 }

@@ -11,7 +11,7 @@ import (
 // decode builds a Config from the merged file and environment, section by section, so that
 // every error names its section, connection or pipeline. Each section is decoded over its
 // defaults.
-func decode(raw map[string]any, overrides []override, errs *Errors) *Config {
+func decode(raw map[string]any, overrides []override, errs *Errors) (*Config, []origin) {
 	cfg := Default()
 	for _, key := range sortedKeys(raw) {
 		switch key {
@@ -28,8 +28,9 @@ func decode(raw map[string]any, overrides []override, errs *Errors) *Config {
 			errs.add(key, "unknown key")
 		}
 	}
-	cfg.Pipelines = decodePipelines(raw["pipelines"], overrides, errs)
-	return cfg
+	var origins []origin
+	cfg.Pipelines, origins = decodePipelines(raw["pipelines"], overrides, errs)
+	return cfg, origins
 }
 
 func decodeTable(v any, path string, out any, errs *Errors) {
@@ -61,7 +62,9 @@ func decodeNamed[T any](v any, section string, dst map[string]T, defaults func()
 	}
 }
 
-func decodePipelines(v any, overrides []override, errs *Errors) []Pipeline {
+// decodePipelines decodes [[pipelines]] with the overrides applied, and returns where each
+// override landed.
+func decodePipelines(v any, overrides []override, errs *Errors) ([]Pipeline, []origin) {
 	var items []any
 	switch v := v.(type) {
 	case nil:
@@ -73,7 +76,7 @@ func decodePipelines(v any, overrides []override, errs *Errors) []Pipeline {
 		}
 	default:
 		errs.add("pipelines", fmt.Sprintf("must be an array of tables ([[pipelines]]), not %s", describe(v)))
-		return nil
+		return nil, nil
 	}
 	tables := make([]map[string]any, 0, len(items))
 	for i, item := range items {
@@ -84,12 +87,12 @@ func decodePipelines(v any, overrides []override, errs *Errors) []Pipeline {
 		}
 		tables = append(tables, table)
 	}
-	applyOverrides(tables, overrides, errs)
+	origins := applyOverrides(tables, overrides, errs)
 	out := make([]Pipeline, 0, len(tables))
 	for i, table := range tables {
 		out = append(out, decodePipeline(table, i, errs))
 	}
-	return out
+	return out, origins
 }
 
 // pipelinePath names a pipeline in error paths: by name when it has one, else by position.
@@ -111,58 +114,6 @@ func endpointOf(table map[string]any, section string) Endpoint {
 	sub, _ := table[section].(map[string]any)
 	t, _ := sub["type"].(string)
 	return Endpoint(t)
-}
-
-// applyOverrides sets BRIDGE_PIPELINES__<name>__<key...> values inside the pipeline tables
-// whose name matches exactly.
-func applyOverrides(tables []map[string]any, overrides []override, errs *Errors) {
-	for _, o := range overrides {
-		path := fmt.Sprintf("pipelines[%q]", o.pipeline)
-		if o.pipeline == "" || len(o.keys) == 0 {
-			errs.add(o.variable, "must name a pipeline and a key: BRIDGE_PIPELINES__<name>__<key>")
-			continue
-		}
-		matched := false
-		for _, t := range tables {
-			if t["name"] != o.pipeline {
-				continue
-			}
-			matched = true
-			if err := setNested(t, o.keys, o.value); err != nil {
-				errs.add(path, fmt.Sprintf("%s: %v", o.variable, err))
-			}
-		}
-		if !matched {
-			errs.add(path, fmt.Sprintf("no pipeline has this name (set by %s)", o.variable))
-		}
-	}
-}
-
-func setNested(table map[string]any, keys []string, value string) error {
-	for i, key := range keys[:len(keys)-1] {
-		next, exists := table[key]
-		if !exists {
-			sub := map[string]any{}
-			table[key] = sub
-			table = sub
-			continue
-		}
-		sub, ok := next.(map[string]any)
-		if !ok {
-			return fmt.Errorf("%s is not a table", joinKeys(keys[:i+1]))
-		}
-		table = sub
-	}
-	table[keys[len(keys)-1]] = value
-	return nil
-}
-
-func joinKeys(keys []string) string {
-	s := keys[0]
-	for _, k := range keys[1:] {
-		s += "." + k
-	}
-	return s
 }
 
 func sortedKeys[T any](m map[string]T) []string {

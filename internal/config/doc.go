@@ -10,6 +10,11 @@
 //	kafka["main"].brokers: must not be empty
 //	pipelines["boiler"].sink.topik: unknown key
 //
+// TOML values must have their key's type; only strings convert (to numbers, booleans,
+// durations and comma-separated lists), as the environment gives every value as a string.
+// Each pipeline's [mapping] is compiled with mapping.New, as the running bridge compiles it,
+// so that validation and the bridge agree on every mapping.
+//
 // Environment overrides use the prefix BRIDGE_, with "__" between levels; names are
 // lower-cased:
 //
@@ -17,14 +22,21 @@
 //	BRIDGE_KAFKA__MAIN__BROKERS=a:9092,b:9092      (lists are comma-separated)
 //	BRIDGE_STREAMSEA__DEFAULT__CLIENT_SECRET=...
 //
-// Pipelines are an array, so an override addresses one by its exact (case-sensitive) name;
-// naming no configured pipeline is an error:
+// Pipelines are an array, so an override addresses one by its name; naming no configured
+// pipeline is an error:
 //
-//	BRIDGE_PIPELINES__boiler__SINK__TOPIC=x
+//	BRIDGE_PIPELINES__BOILER_TO_KAFKA__SINK__TOPIC=x     (the pipeline "boiler-to-kafka")
 //
-// Every BRIDGE_ variable is read as configuration, so one that names no key is an error.
-// Connections and pipelines whose names hold upper-case letters or "__" cannot be addressed
-// from the environment.
+// Pipeline and connection names are matched as a shell can write them: the exact name first,
+// else any name equal to the variable's level in lower case with '-' and '.' as '_'. A level
+// that matches two names is an error naming both; a connection level that matches none names a
+// new connection, in lower case. Names that hold "__" cannot be addressed.
+//
+// Every BRIDGE_ variable is read as configuration, so one that names no key is an error, and
+// every problem at a key a variable set ends with "(set by BRIDGE_...)".
+//
+// A file that does not exist is an error matching fs.ErrNotExist; one that does not parse is a
+// *SyntaxError with the line and column, which never quotes the file's text.
 //
 // The secrets client_secret, jwt and sasl.password may each be given as a file instead
 // (client_secret_file, ...): Load reads it, trimming trailing newlines; setting both is an

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -80,22 +81,19 @@ func TestEnvironmentOverrideErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown pipeline", []string{"BRIDGE_PIPELINES__nope__SINK__TOPIC=x"}, []string{
-			`pipelines["nope"]: no pipeline has this name (set by BRIDGE_PIPELINES__nope__SINK__TOPIC)`,
-		}},
-		{"pipeline names match exactly", []string{"BRIDGE_PIPELINES__UP__SINK__TOPIC=x"}, []string{
-			`pipelines["UP"]: no pipeline has this name (set by BRIDGE_PIPELINES__UP__SINK__TOPIC)`,
+			`pipelines["nope"]: no pipeline has this name, or one that matches it with '-' and '.' as '_' in any case (set by BRIDGE_PIPELINES__nope__SINK__TOPIC)`,
 		}},
 		{"no key", []string{"BRIDGE_PIPELINES__up=x"}, []string{
 			`BRIDGE_PIPELINES__up: must name a pipeline and a key: BRIDGE_PIPELINES__<name>__<key>`,
 		}},
 		{"unknown key in a pipeline", []string{"BRIDGE_PIPELINES__up__SINK__TOPIK=x"}, []string{
-			`pipelines["up"].sink.topik: unknown key`,
+			`pipelines["up"].sink.topik: unknown key (set by BRIDGE_PIPELINES__up__SINK__TOPIK)`,
 		}},
 		{"single underscore is not a level", []string{"BRIDGE_HTTP_LISTEN=:1"}, []string{
-			`http_listen: unknown key`,
+			`http_listen: unknown key (set by BRIDGE_HTTP_LISTEN)`,
 		}},
 		{"bad value", []string{"BRIDGE_KAFKA__DEFAULT__DIAL_TIMEOUT=-1s"}, []string{
-			`kafka["default"].dial_timeout: must be a positive duration, not -1s`,
+			`kafka["default"].dial_timeout: must be a positive duration, not -1s (set by BRIDGE_KAFKA__DEFAULT__DIAL_TIMEOUT)`,
 		}},
 		{"into a scalar", []string{"BRIDGE_PIPELINES__up__NAME__X=1"}, []string{
 			`pipelines["up"]: BRIDGE_PIPELINES__up__NAME__X: name is not a table`,
@@ -111,5 +109,116 @@ func TestEnvironmentOverrideErrors(t *testing.T) {
 				t.Errorf("errors\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// dashed has pipelines and connections whose names a shell cannot put in a variable name.
+const dashed = `
+[streamsea.default]
+client_id = "bridge"
+client_secret = "bridge-secret"
+[kafka.eu-west]
+brokers = ["a:9092"]
+[[pipelines]]
+name = "boiler-to-kafka"
+[pipelines.source]
+type = "streamsea"
+streams = ["s"]
+[pipelines.sink]
+type = "kafka"
+connection = "eu-west"
+topic = "t"
+[pipelines.dead_letter]
+policy = "drop"
+[[pipelines]]
+name = "alarms.down"
+[pipelines.source]
+type = "kafka"
+topics = ["in"]
+group_id = "g"
+[pipelines.sink]
+type = "streamsea"
+stream = "out"
+[pipelines.dead_letter]
+policy = "stop"
+`
+
+func TestShellSafeNames(t *testing.T) {
+	c, err := LoadBytes([]byte(dashed), []string{
+		"BRIDGE_PIPELINES__BOILER_TO_KAFKA__SINK__TOPIC=boiler.raw",
+		"BRIDGE_PIPELINES__alarms_down__SINK__STREAM=alarms",
+		"BRIDGE_KAFKA__EU_WEST__BROKERS=b:9092,c:9092",
+		"BRIDGE_KAFKA__Eu_West__CLIENT_ID=west",
+	})
+	if err != nil {
+		t.Fatalf("LoadBytes: %v", err)
+	}
+	if got := c.Pipelines[0].Sink.Topic; got != "boiler.raw" {
+		t.Errorf("boiler-to-kafka sink.topic = %q", got)
+	}
+	if got := c.Pipelines[1].Sink.Stream; got != "alarms" {
+		t.Errorf("alarms.down sink.stream = %q", got)
+	}
+	k, ok := c.Kafka["eu-west"]
+	if !ok || !reflect.DeepEqual(k.Brokers, []string{"b:9092", "c:9092"}) || k.ClientID != "west" {
+		t.Errorf("kafka[eu-west] = %+v", k)
+	}
+	if _, made := c.Kafka["eu_west"]; made {
+		t.Error("the variable made a new connection eu_west instead of setting eu-west")
+	}
+}
+
+func TestShellSafeNameErrors(t *testing.T) {
+	twins := dashed + strings.ReplaceAll(strings.ReplaceAll(dashed[strings.Index(dashed, "[[pipelines]]"):], "boiler-to-kafka", "boiler.to.kafka"), "alarms.down", "alarms-down")
+	twins = strings.Replace(twins, "[kafka.eu-west]", "[kafka.eu-west]\n[kafka.EU_west]\nbrokers = [\"a:1\"]\n[kafka.x]", 1)
+	tests := []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"ambiguous pipeline", []string{"BRIDGE_PIPELINES__BOILER_TO_KAFKA__SINK__TOPIC=x"}, []string{
+			`pipelines: BRIDGE_PIPELINES__BOILER_TO_KAFKA__SINK__TOPIC matches more than one pipeline: "boiler-to-kafka", "boiler.to.kafka" (names match with '-' and '.' as '_', in any case); rename one, or set the variable with the exact name`,
+		}},
+		{"ambiguous connection", []string{"BRIDGE_KAFKA__EU_WEST__CLIENT_ID=x"}, []string{
+			`kafka: BRIDGE_KAFKA__EU_WEST__CLIENT_ID matches more than one connection: "EU_west", "eu-west" (names match with '-' and '.' as '_', in any case); rename one, or set the variable with the exact name`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadBytes([]byte(twins), tt.env)
+			if err == nil {
+				t.Fatal("LoadBytes accepted an ambiguous variable")
+			}
+			if got := errorLines(t, err); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("errors\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	// The exact name is never ambiguous.
+	c, err := LoadBytes([]byte(twins), []string{"BRIDGE_PIPELINES__boiler-to-kafka__SINK__TOPIC=exact"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pipelines[0].Sink.Topic != "exact" || c.Pipelines[2].Sink.Topic != "t" {
+		t.Errorf("exact name: %q, %q", c.Pipelines[0].Sink.Topic, c.Pipelines[2].Sink.Topic)
+	}
+}
+
+// TestErrorsNameTheVariable: a problem with a key set by a variable names the variable.
+func TestErrorsNameTheVariable(t *testing.T) {
+	_, err := LoadBytes([]byte(dashed), []string{
+		"BRIDGE_HTTP__LISTN=:1",
+		"BRIDGE_KAFKA__EU_WEST__BROKERS=nocolon",
+		"BRIDGE_PIPELINES__BOILER_TO_KAFKA__BATCH__SIZE=0",
+		"BRIDGE_NOPE__X=1",
+	})
+	want := []string{
+		`http.listn: unknown key (set by BRIDGE_HTTP__LISTN)`,
+		`nope: unknown key (set by BRIDGE_NOPE__X)`,
+		`kafka["eu-west"].brokers[0]: "nocolon": not host:port (set by BRIDGE_KAFKA__EU_WEST__BROKERS)`,
+		`pipelines["boiler-to-kafka"].batch.size: must be at least 1, not 0 (set by BRIDGE_PIPELINES__BOILER_TO_KAFKA__BATCH__SIZE)`,
+	}
+	if got := errorLines(t, err); !reflect.DeepEqual(got, want) {
+		t.Errorf("errors\n got %q\nwant %q", got, want)
 	}
 }

@@ -46,3 +46,39 @@ func TestGoldenBadConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestGoldenLoadErrors loads testdata/load/<name>.toml (which may not exist) with the
+// variables of <name>.env, one VAR=value a line, and compares the whole error text with
+// <name>.err.
+func TestGoldenLoadErrors(t *testing.T) {
+	goldens, err := filepath.Glob(filepath.Join("testdata", "load", "*.err"))
+	if err != nil || len(goldens) == 0 {
+		t.Fatalf("no golden load errors: %v", err)
+	}
+	for _, golden := range goldens {
+		base := strings.TrimSuffix(golden, ".err")
+		t.Run(filepath.Base(base), func(t *testing.T) {
+			var environ []string
+			if b, err := os.ReadFile(base + ".env"); err == nil {
+				environ = strings.Split(strings.TrimSpace(string(b)), "\n")
+			}
+			_, err := Load(base+".toml", environ)
+			if err == nil {
+				t.Fatal("Load accepted it")
+			}
+			got := err.Error() + "\n"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, _ := os.ReadFile(golden)
+			if got != string(want) {
+				t.Errorf("error differs from %s\n--- got\n%s--- want\n%s", golden, got, want)
+			}
+			if strings.Contains(got, "s3cr3t") {
+				t.Errorf("the error shows a secret of the file")
+			}
+		})
+	}
+}

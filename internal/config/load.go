@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,8 +15,6 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/toml/v2"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
 )
@@ -24,20 +23,27 @@ import (
 // names, field names and JSON pointers used as keys may contain dots.
 const keyDelim = "\x1f"
 
-// Environment overrides: BRIDGE_HTTP__LISTEN sets http.listen.
-const (
-	envPrefix   = "BRIDGE_"
-	envLevelSep = "__"
-)
-
 // Load reads the TOML file at path, applies the BRIDGE_* overrides found in environ (in
 // os.Environ form), resolves *_file secrets and schema files (relative paths are relative to the
 // file's directory) and validates the result. Every problem is reported at once: the returned
-// error wraps an *Errors unless the file could not be read or parsed. The error names path.
+// error wraps an *Errors unless the file could not be read (an error matching fs.ErrNotExist
+// when it does not exist) or parsed (a *SyntaxError). The error names path.
 func Load(path string, environ []string) (*Config, error) {
-	cfg, err := load(file.Provider(path), environ, filepath.Dir(path))
-	if err == nil {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &missingFileError{path: path}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config %s: cannot be read: %w", path, errors.Unwrap(err))
+	}
+	cfg, err := load(b, environ, filepath.Dir(path))
+	var syntax *SyntaxError
+	switch {
+	case err == nil:
 		return cfg, nil
+	case errors.As(err, &syntax):
+		syntax.File = path
+		return nil, syntax
 	}
 	var list *Errors
 	if errors.As(err, &list) {
@@ -49,19 +55,22 @@ func Load(path string, environ []string) (*Config, error) {
 // LoadBytes is Load for TOML held in memory; relative file paths are relative to the working
 // directory.
 func LoadBytes(b []byte, environ []string) (*Config, error) {
-	return load(rawbytes.Provider(b), environ, "")
+	return load(b, environ, "")
 }
 
-func load(p koanf.Provider, environ []string, baseDir string) (*Config, error) {
+func load(src []byte, environ []string, baseDir string) (*Config, error) {
 	k := koanf.New(keyDelim)
-	if err := k.Load(p, toml.Parser()); err != nil {
-		return nil, fmt.Errorf("parse TOML: %w", err)
+	if err := k.Load(rawbytes.Provider(src), toml.Parser()); err != nil {
+		return nil, newSyntaxError(src, err)
 	}
-	if err := k.Load(envProvider(environ), nil); err != nil {
+	vars := bridgeVars(environ)
+	errs := &Errors{}
+	tree, origins := envOverrides(vars, k.Raw(), errs)
+	if err := k.Load(mapProvider(tree), nil); err != nil {
 		return nil, fmt.Errorf("read environment: %w", err)
 	}
-	errs := &Errors{}
-	cfg := decode(k.Raw(), pipelineOverrides(environ), errs)
+	cfg, pipelineOrigins := decode(k.Raw(), pipelineOverrides(vars), errs)
+	origins = append(origins, pipelineOrigins...)
 	resolveFiles(cfg, baseDir, errs)
 	if cfg.Bridge.InstanceID == "" {
 		host, err := os.Hostname()
@@ -81,65 +90,11 @@ func load(p koanf.Provider, environ []string, baseDir string) (*Config, error) {
 			}
 		}
 	}
+	nameVariables(errs, origins)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
-}
-
-// envProvider turns BRIDGE_A__B_C=v into the key a.b_c (levels joined by keyDelim). Pipeline
-// overrides are left out: pipelines are an array, addressed by name in pipelineOverrides.
-func envProvider(environ []string) *env.Env {
-	return env.Provider(keyDelim, env.Opt{
-		Prefix:      envPrefix,
-		EnvironFunc: func() []string { return environ },
-		TransformFunc: func(name, value string) (string, any) {
-			levels := envLevels(name)
-			if strings.EqualFold(levels[0], "pipelines") {
-				return "", nil
-			}
-			for i := range levels {
-				levels[i] = strings.ToLower(levels[i])
-			}
-			return strings.Join(levels, keyDelim), value
-		},
-	})
-}
-
-func envLevels(name string) []string {
-	return strings.Split(strings.TrimPrefix(name, envPrefix), envLevelSep)
-}
-
-// override is one BRIDGE_PIPELINES__<name>__<key...>=value variable.
-type override struct {
-	variable string
-	pipeline string
-	keys     []string
-	value    string
-}
-
-func pipelineOverrides(environ []string) []override {
-	var out []override
-	for _, kv := range environ {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, envPrefix) {
-			continue
-		}
-		levels := envLevels(name)
-		if !strings.EqualFold(levels[0], "pipelines") {
-			continue
-		}
-		o := override{variable: name, value: value}
-		if len(levels) > 1 {
-			o.pipeline = levels[1]
-		}
-		for _, l := range levels[min(2, len(levels)):] {
-			o.keys = append(o.keys, strings.ToLower(l))
-		}
-		out = append(out, o)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].variable < out[j].variable })
-	return out
 }
 
 // decoderConfig is the strict decoding used for every section: unknown keys are errors, TOML
