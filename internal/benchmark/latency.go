@@ -7,8 +7,12 @@ import (
 	"time"
 )
 
-// Latency scenario names; each runs once per offered rate.
+// Latency scenario names; each runs once per offered rate. The two "alone" scenarios measure
+// the load generator and the final reader of one side without the bridge: the floor the
+// bridge's figures stand on.
 const (
+	LatencyKafkaAlone       = "latency-kafka-alone"
+	LatencyStreamseaAlone   = "latency-streamsea-alone"
 	LatencyKafkaToStreamsea = "latency-kafka-to-streamsea"
 	LatencyStreamseaToKafka = "latency-streamsea-to-kafka"
 )
@@ -73,17 +77,36 @@ func warmUp(ctx context.Context, s sender, a *arrivals, partitions int, exited <
 	}
 }
 
-func runLatency(ctx context.Context, env *runEnv, name, direction string, rate int) Latency {
-	l := Latency{Scenario: name, Direction: direction, Rate: rate}
-	if err := measureLatency(ctx, env, &l); err != nil {
+// latencyScenario is one latency measurement: a load generator sending into one side, a final
+// reader on the other, and the bridge between them, or nothing (the floor of one hop).
+type latencyScenario struct {
+	name      string
+	direction string
+	fromKafka bool // the load generator produces to Kafka (else publishes to stream-sea)
+	toKafka   bool // the final reader consumes Kafka (else reads the websocket)
+	bridge    bool
+}
+
+func latencyScenarios() []latencyScenario {
+	return []latencyScenario{
+		{LatencyKafkaAlone, "kafka alone", true, true, false},
+		{LatencyStreamseaAlone, "stream-sea alone", false, false, false},
+		{LatencyKafkaToStreamsea, KafkaToStreamsea, true, false, true},
+		{LatencyStreamseaToKafka, StreamseaToKafka, false, true, true},
+	}
+}
+
+func runLatency(ctx context.Context, env *runEnv, sc latencyScenario, rate int) Latency {
+	l := Latency{Scenario: sc.name, Direction: sc.direction, Rate: rate}
+	if err := measureLatency(ctx, env, sc, &l); err != nil {
 		l.Error = err.Error()
 	}
 	return l
 }
 
-// measureLatency sets up the bridge in l.Direction, warms it up, offers l.Rate for the
-// latency duration and waits for every message to arrive.
-func measureLatency(ctx context.Context, env *runEnv, l *Latency) (err error) {
+// measureLatency sets up the scenario's two ends and, for a bridge scenario, the bridge; warms
+// them up, offers l.Rate for the latency duration and waits for every message to arrive.
+func measureLatency(ctx context.Context, env *runEnv, sc latencyScenario, l *Latency) (err error) {
 	o := env.o
 	topic, drop, err := env.freshTopic(ctx, "latency")
 	if err != nil {
@@ -101,55 +124,64 @@ func measureLatency(ctx context.Context, env *runEnv, l *Latency) (err error) {
 	a := newArrivals(want, true)
 	errc := make(chan error, 4)
 	const stream = "bench_latency"
-	var s sender
-	var stopReaders func()
-	p := pipelineSpec{stream: stream, topic: topic}
-	if l.Direction == KafkaToStreamsea {
-		reader, err := startReader(ctx, emu, stream, a, errc, o.Logger)
-		if err != nil {
-			return err
-		}
-		stopReaders = sync.OnceFunc(reader.stop)
-		p.name, p.group = PipelineKafkaToStreamsea, uniqueName("seabridge-bench-latency")
-		s = &kafkaSender{k: env.k, topic: topic, partitions: o.Partitions}
-	} else {
+	var s sender = &kafkaSender{k: env.k, topic: topic, partitions: o.Partitions}
+	if !sc.fromKafka {
 		pub, err := newPublisher(emu)
 		if err != nil {
 			return err
 		}
 		defer pub.CloseIdleConnections()
-		c := startConsumer(ctx, env.k, topic, o.Partitions, a, errc)
-		stopReaders = sync.OnceFunc(func() {
-			cancel()
-			c.stop()
-		})
-		p.name, p.toKafka = PipelineStreamseaToKafka, true
 		s = &streamseaSender{client: pub, stream: stream}
 	}
-	defer stopReaders()
-	b, err := startBridge(o, bridgeConfig{emulatorURL: emu.URL(), brokers: env.k.brokers, pipelines: []pipelineSpec{p}})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := b.stop(15 * time.Second); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	if err := b.waitReady(ctx); err != nil {
-		return err
-	}
-	if p.toKafka {
-		if err := waitSubscribed(ctx, emu, stream, b.exited); err != nil {
+	var stopReaders func()
+	if sc.toKafka {
+		rctx, stop := context.WithCancel(ctx)
+		c := startConsumer(rctx, env.k, topic, o.Partitions, a, errc)
+		stopReaders = sync.OnceFunc(func() {
+			stop()
+			c.stop()
+		})
+	} else {
+		reader, err := startReader(ctx, emu, stream, a, errc, o.Logger)
+		if err != nil {
 			return err
 		}
+		stopReaders = sync.OnceFunc(reader.stop)
 	}
-	if err := warmUp(ctx, s, a, o.Partitions, b.exited); err != nil {
+	defer stopReaders()
+	var b *bridgeProc
+	var exited <-chan struct{}
+	if sc.bridge {
+		p := pipelineSpec{stream: stream, topic: topic, toKafka: sc.toKafka, name: PipelineStreamseaToKafka}
+		if !sc.toKafka {
+			p.name, p.group = PipelineKafkaToStreamsea, uniqueName("seabridge-bench-latency")
+		}
+		if b, err = startBridge(o, bridgeConfig{emulatorURL: emu.URL(), brokers: env.k.brokers, pipelines: []pipelineSpec{p}}); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := b.stop(15 * time.Second); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		exited = b.exited
+		if err := b.waitReady(ctx); err != nil {
+			return err
+		}
+		if sc.toKafka {
+			if err := waitSubscribed(ctx, emu, stream, b.exited); err != nil {
+				return err
+			}
+		}
+	}
+	if err := warmUp(ctx, s, a, o.Partitions, exited); err != nil {
 		return err
 	}
-	s0, err := b.sample()
-	if err != nil {
-		return err
+	var s0 procSample
+	if b != nil {
+		if s0, err = b.sample(); err != nil {
+			return err
+		}
 	}
 	started := time.Now()
 	l.Sent, err = pace(ctx, s, l.Rate, o.LatencyDuration)
@@ -157,17 +189,19 @@ func measureLatency(ctx context.Context, env *runEnv, l *Latency) (err error) {
 		return err
 	}
 	l.Seconds = time.Since(started).Seconds()
-	err = waitFor(ctx, a.done, "every message", errc, b.exited)
+	err = waitFor(ctx, a.done, "every message", errc, exited)
 	l.Received = a.received()
 	if err != nil {
 		return err
 	}
-	s1, err := b.sample()
-	if err != nil {
-		return err
+	if b != nil {
+		s1, err := b.sample()
+		if err != nil {
+			return err
+		}
+		l.BridgeCPUSecondsPerMillion = (s1.cpu - s0.cpu).Seconds() / float64(want) * 1e6
+		l.BridgePeakRSSBytes = s1.hwm
 	}
-	l.BridgeCPUSecondsPerMillion = (s1.cpu - s0.cpu).Seconds() / float64(want) * 1e6
-	l.BridgePeakRSSBytes = s1.hwm
 	stopReaders() // their samples may be read only once they have stopped
 	l.Latency = Summarize(a.latencies())
 	return nil

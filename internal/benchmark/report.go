@@ -51,16 +51,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 		_ = tw.Flush()
 	}
 	if len(r.Latency) > 0 {
-		fmt.Fprintln(w, "\nLatency at a fixed offered load, end to end (stamped send time to arrival at the far side)")
+		fmt.Fprintln(w, "\nLatency at a fixed offered load, end to end (stamped send time to arrival at the far side); the")
+		fmt.Fprintln(w, "\"alone\" rows are the load generator and the final reader of one side without the bridge")
 		fmt.Fprintln(tw, "direction\toffered msg/s\treceived\tp50\tp99\tp999\tmax\tbridge CPU-s per million\tbridge peak RSS\t")
 		for _, l := range r.Latency {
 			if l.Error != "" {
 				fmt.Fprintf(tw, "%s\t%d\t%d of %d\tFAILED: %s\t\n", l.Direction, l.Rate, l.Received, l.Sent, l.Error)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n", l.Direction, l.Rate, l.Received,
-				fmtDur(l.Latency.P50), fmtDur(l.Latency.P99), fmtDur(l.Latency.P999), fmtDur(l.Latency.Max),
-				l.BridgeCPUSecondsPerMillion, fmtBytes(l.BridgePeakRSSBytes))
+			cpu, rss := "-", "-"
+			if l.BridgePeakRSSBytes > 0 {
+				cpu, rss = fmt.Sprintf("%.2f", l.BridgeCPUSecondsPerMillion), fmtBytes(l.BridgePeakRSSBytes)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Direction, l.Rate, l.Received,
+				fmtDur(l.Latency.P50), fmtDur(l.Latency.P99), fmtDur(l.Latency.P999), fmtDur(l.Latency.Max), cpu, rss)
 		}
 		_ = tw.Flush()
 	}

@@ -36,15 +36,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		k.deleteTopic(ctx, env.prefilled)
 	}
 	rep.Ratios = ratios(rep.Throughput)
-	for _, d := range []struct{ name, direction string }{
-		{LatencyKafkaToStreamsea, KafkaToStreamsea},
-		{LatencyStreamseaToKafka, StreamseaToKafka},
-	} {
-		if !o.selected(d.name, GroupLatency) {
+	for _, sc := range latencyScenarios() {
+		if !o.selected(sc.name, GroupLatency) {
 			continue
 		}
 		for _, rate := range o.Rates {
-			rep.Latency = append(rep.Latency, runLatencyBounded(ctx, env, d.name, d.direction, rate))
+			rep.Latency = append(rep.Latency, runLatencyBounded(ctx, env, sc, rate))
 		}
 	}
 	if o.selected(IdlePipelines, GroupMemory) {
@@ -146,12 +143,13 @@ func ratios(ts []Throughput) []Ratio {
 	return out
 }
 
-func runLatencyBounded(ctx context.Context, env *runEnv, name, direction string, rate int) Latency {
+func runLatencyBounded(ctx context.Context, env *runEnv, sc latencyScenario, rate int) Latency {
 	o := env.o
+	name := sc.name
 	fmt.Fprintf(o.Progress, "bench: %s: %d msg/s offered for %v...\n", name, rate, o.LatencyDuration)
 	sctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	l := runLatency(sctx, env, name, direction, rate)
+	l := runLatency(sctx, env, sc, rate)
 	if l.Error != "" {
 		fmt.Fprintf(o.Progress, "bench: %s at %d msg/s: FAILED after %d of %d: %s\n", name, rate, l.Received, l.Sent, l.Error)
 	} else {
@@ -211,5 +209,8 @@ func scenarioNames() []string {
 	for _, sc := range throughputScenarios() {
 		names = append(names, sc.name)
 	}
-	return append(names, LatencyKafkaToStreamsea, LatencyStreamseaToKafka, IdlePipelines)
+	for _, sc := range latencyScenarios() {
+		names = append(names, sc.name)
+	}
+	return append(names, IdlePipelines)
 }
