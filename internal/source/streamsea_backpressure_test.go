@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seabridge/seabridge/internal/pipeline"
 	"github.com/seabridge/seabridge/internal/pipeline/pipelinetest"
 )
 
@@ -46,8 +47,10 @@ func TestStreamSeaHoldsMaxInFlightWhileTheSinkIsBlocked(t *testing.T) {
 	if w := window(src); w.Held != maxInFlight || w.HeldBytes != wantBytes || !w.Paused {
 		t.Fatalf("source window %+v, want %d messages (%d bytes) held and reading paused", w, maxInFlight, wantBytes)
 	}
-	// The runner holds a few batches; the rest waits, read, in the source.
-	if w, inRunner := window(src), runner.Stats().InFlight; int64(w.Queued)+inRunner > maxInFlight || w.Queued < maxInFlight-3*100 {
+	// The runner holds a few batches (up to MaxInFlightBatches queued, one being written and
+	// the one being filled); the rest waits, read, in the source.
+	const runnerBatches = pipeline.DefaultMaxInFlightBatches + 2
+	if w, inRunner := window(src), runner.Stats().InFlight; int64(w.Queued)+inRunner > maxInFlight || w.Queued < maxInFlight-runnerBatches*100 {
 		t.Errorf("source queues %d and the runner holds %d, want about %d in the source", w.Queued, inRunner, maxInFlight)
 	}
 	if v := f.gauge(t, "seabridge_streamsea_ws_reading_paused"); v != 1 {
