@@ -231,6 +231,9 @@ func (s *SpooledStreamSea) intakeFailed(ctx context.Context, err error) {
 		err = fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrFatal, err)
 	}
 	s.fatal.Store(&err)
+	// Read returns it, which stops the pipeline; until the sink connects nothing reads.
+	s.log.Error("stream-sea source failed; the pipeline stops (once its sink is connected, if it is not yet)",
+		"err", err)
 }
 
 // Read returns the next spooled message (Stream, Value, ReceivedAt and Time set), waiting for
