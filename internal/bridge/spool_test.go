@@ -86,12 +86,15 @@ func TestSpoolKeepsWhatKafkaDidNotTakeAcrossARestart(t *testing.T) {
 func newSpoolWorld(t *testing.T) (*world, int, pipe) {
 	port := freePort(t)
 	w := newWorld(t, []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(port))})
-	return w, port, spooled(s2kPipe("spooled", "boiler", "spooled"), t.TempDir())
+	p := s2kPipe("spooled", "boiler", "spooled")
+	p.deadLetter, p.dlqTopic = "dlq", "spooled.dlq" // connected before the sink otherwise
+	return w, port, spooled(p, t.TempDir())
 }
 
-// startKafkaOn starts an in-process broker on 127.0.0.1:port holding topic.
+// startKafkaOn starts an in-process broker on 127.0.0.1:port holding topic and its
+// dead-letter topic.
 func startKafkaOn(t *testing.T, port int, topic string) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(3, topic))
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.SeedTopics(3, topic, topic+".dlq"))
 	if err != nil {
 		t.Fatalf("start kfake on port %d: %v", port, err)
 	}

@@ -5,11 +5,11 @@
 // # Runner lifecycle
 //
 // Run connects the sink, then the source, retrying with backoff (errors wrapping ErrFatal stop
-// it); a DurableSource, which keeps what it receives on disk, is connected first. It then
-// runs a reader goroutine (Read, Map, batch) and MaxInFlightWrites writer goroutines
-// (Sink.Write, default one), connected by a queue of at most MaxInFlightBatches batches per
-// writer, so reading slows to the pace of the sink. With one writer the batches
-// are written in the order they were cut. With several, the reader cuts batches per lane (the
+// it); a DurableSource, which keeps what it receives on disk, is connected first (before the
+// dead-letter destination too). It then runs a reader goroutine (Read, Map, batch) and
+// MaxInFlightWrites writer goroutines (Sink.Write, default one), connected by a queue of at
+// most MaxInFlightBatches batches per writer, so reading slows to the pace of the sink. With
+// one writer the batches are written in the order they were cut. With several, the reader cuts batches per lane (the
 // messages of one source partition, Topic and Partition, always share a lane), and a lane's
 // batches are written one at a time, in order: the order of each partition is preserved while
 // batches of different lanes are written concurrently and may complete in any order.

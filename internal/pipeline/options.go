@@ -70,8 +70,8 @@ type UndeliveredReporter interface {
 
 // DurableSource is implemented by sources that keep what they receive on disk until it is
 // acked (a stream-sea source with a spool), and so may receive while the sink cannot write.
-// When Durable reports true, the runner connects the source before the sink, so that it
-// receives while the sink is still connecting, and the pipeline's readiness needs only the
+// When Durable reports true, the runner connects the source before the sink and the
+// dead-letter destination, so that it receives while they are still connecting, and the pipeline's readiness needs only the
 // source: a pipeline that spools while its sink is down is doing its job.
 type DurableSource interface {
 	Durable() bool

@@ -68,8 +68,14 @@ func TestADurableSourceIsConnectedBeforeTheSinkAndReadyWithoutIt(t *testing.T) {
 	rg := newRig(3)
 	src := &durableSource{MemSource: rg.src}
 	rg.opts.Source = src
-	down := errors.New("sink unreachable")
-	rg.sink.FailConnects(down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down, down)
+	down := errors.New("Kafka unreachable")
+	var downs []error
+	for range 20 {
+		downs = append(downs, down)
+	}
+	// The dead-letter destination connects first otherwise: it must not hold the source up.
+	rg.opts.DeadLetter = &connectingDeadLetter{MemDeadLetter: rg.dl, connectErrs: downs}
+	rg.sink.FailConnects(downs...)
 	run := rg.start(t)
 	waitFor(t, "the durable source connected while the sink cannot", func() bool { return src.connects.Load() > 0 })
 	if rg.sink.Connects() != 0 {

@@ -81,7 +81,7 @@ func (r *Runner) Stats() Stats {
 }
 
 // Run connects the dead-letter destination (when it is a DeadLetterConnector), the sink,
-// then the source (a DurableSource before the sink), and moves messages until ctx is done or a fatal
+// then the source (a DurableSource before the others), and moves messages until ctx is done or a fatal
 // error occurs. On ctx cancellation it stops reading, writes everything already read within
 // the shutdown budget, nacks what is left, closes the source and then the sink, and returns
 // nil if nothing was given up on. Otherwise it returns every reason it stopped, joined: the
@@ -105,20 +105,20 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 func (r *Runner) run(ctx context.Context) error {
-	if dl, ok := r.opts.DeadLetter.(DeadLetterConnector); ok {
-		if err := r.connect(ctx, stageDeadLetter, dl.Connect); err != nil {
-			return ignoreCancel(ctx, err)
-		}
-	}
-	sides := []struct {
-		side    string
+	type side struct {
+		name    string
 		connect func(context.Context) error
-	}{{sideSink, r.opts.Sink.Connect}, {sideSource, r.opts.Source.Connect}}
-	if isDurable(r.opts.Source) {
-		sides[0], sides[1] = sides[1], sides[0]
+	}
+	var sides []side
+	if dl, ok := r.opts.DeadLetter.(DeadLetterConnector); ok {
+		sides = append(sides, side{stageDeadLetter, dl.Connect})
+	}
+	sides = append(sides, side{sideSink, r.opts.Sink.Connect}, side{sideSource, r.opts.Source.Connect})
+	if isDurable(r.opts.Source) { // the source first: it receives while the others connect
+		sides = append([]side{sides[len(sides)-1]}, sides[:len(sides)-1]...)
 	}
 	for _, s := range sides {
-		if err := r.connect(ctx, s.side, s.connect); err != nil {
+		if err := r.connect(ctx, s.name, s.connect); err != nil {
 			return ignoreCancel(ctx, err)
 		}
 	}
