@@ -28,6 +28,13 @@
 // and routes the named ones, with the mapper's poison, to the DeadLetter (retried until
 // durable), or, without one, drops them (OnPoisonDrop) or stops the runner (OnPoisonStop).
 //
+// A poison message that stops the runner is a barrier: what was read before it is written and
+// acked, nothing read after it is written. The reader stops at a mapper's poison message once
+// everything before it has been written; the writers write with the sink's WritePrefix (a
+// PrefixWriter), which writes nothing after the first message it rejects. With several writers
+// this holds per lane, that is per source partition: batches of other partitions may be
+// written concurrently.
+//
 // Every source message is settled exactly once: acked when all its outputs are durable (at
 // the sink or the dead-letter destination) or filtered, nacked when the runner gives up on it.
 //

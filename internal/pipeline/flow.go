@@ -15,6 +15,10 @@ type flow struct {
 	pool       *batchPool
 	ackCtx     context.Context // never cancelled: acks and nacks must reach the source
 	abortWrite func()          // cancels the writers' context: one of them failed fatally
+	// stopsAtPoison: a poison message stops the runner (OnPoisonStop, no DeadLetter), so
+	// nothing after it may be written. prefixWriter is then the sink's WritePrefix, if any.
+	stopsAtPoison bool
+	prefixWriter  PrefixWriter
 
 	// sinkMu serialises reconnecting the sink; sinkGen counts the reconnects, so that a
 	// writer whose write failed during another writer's reconnect does not reconnect again.
@@ -35,14 +39,21 @@ func newFlow(r *Runner, ackCtx context.Context, abortWrite func()) *flow {
 	writers := r.opts.MaxInFlightWrites
 	lanes := laneCount(writers)
 	queued := r.opts.MaxInFlightBatches * writers
+	stops := r.opts.DeadLetter == nil && r.opts.OnPoison == OnPoisonStop
+	var pw PrefixWriter
+	if stops {
+		pw, _ = r.opts.Sink.(PrefixWriter)
+	}
 	return &flow{
-		r:          r,
-		queue:      newWriteQueue(lanes, queued),
-		writers:    writers,
-		writerDone: make(chan struct{}),
-		pool:       newBatchPool(lanes+queued+writers+2, r.opts.BatchSize),
-		ackCtx:     ackCtx,
-		abortWrite: abortWrite,
+		r:             r,
+		stopsAtPoison: stops,
+		prefixWriter:  pw,
+		queue:         newWriteQueue(lanes, queued),
+		writers:       writers,
+		writerDone:    make(chan struct{}),
+		pool:          newBatchPool(lanes+queued+writers+2, r.opts.BatchSize),
+		ackCtx:        ackCtx,
+		abortWrite:    abortWrite,
 	}
 }
 

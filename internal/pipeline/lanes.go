@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"hash/fnv"
+	"slices"
 	"sync"
 )
 
@@ -119,6 +120,16 @@ func (q *writeQueue) release(b *batch) {
 	q.busy[b.lane] = false
 	q.changed.Broadcast()
 	q.mu.Unlock()
+}
+
+// waitIdle blocks until no batch is queued or being written (every batch put so far has
+// been written or given up on), or the writers stopped.
+func (q *writeQueue) waitIdle() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for !q.stopped && (q.queued > 0 || slices.Contains(q.busy, true)) {
+		q.changed.Wait()
+	}
 }
 
 // close says that no more batches will be put; writers return once the queue is empty.

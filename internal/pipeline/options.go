@@ -59,6 +59,18 @@ type IntakeStopper interface {
 	StopIntake()
 }
 
+// PrefixWriter is implemented by sinks that can stop a write at the first message they can
+// never write. WritePrefix is Write, except when the batch holds such messages: it writes the
+// messages before the first of them, in order, and none after it, and returns a *PoisonError
+// whose lowest index is that first one (it may name later ones too). A sink that cannot tell
+// every such message before writing documents which later messages it may still have written.
+// A runner whose poison messages stop it (OnPoisonStop without a DeadLetter) writes with
+// WritePrefix, so that nothing after a poison message is written; the runner treats every
+// message after the first rejected one as unwritten.
+type PrefixWriter interface {
+	WritePrefix(ctx context.Context, batch []*Message) error
+}
+
 // UndeliveredReporter is implemented by sources that can lose messages they received without
 // handing them to the runner (the stream-sea source: deliveries still buffered when it is
 // closed). Undelivered is the number lost so far; it is final once Close returned. The runner

@@ -23,6 +23,9 @@ type reader struct {
 	filtered   int
 	// reconnected: the source was reconnected and has not returned a message since.
 	reconnected bool
+	// poisoned is the error of a mapper poison message that stops the runner: reading
+	// stopped at it.
+	poisoned error
 }
 
 func newReader(f *flow) *reader {
@@ -54,6 +57,9 @@ func (f *flow) read(ctx, drainCtx context.Context) error {
 			bo.Reset()
 			rd.reconnected = false
 			rd.accept(ctx, msg, ack)
+			if rd.poisoned != nil {
+				return rd.poisoned
+			}
 			continue
 		}
 		if ctx.Err() != nil {
@@ -140,6 +146,9 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 	}
 	outs, err := mapper.Map(ctx, msg)
 	switch {
+	case err != nil && rd.stopsAtPoison:
+		rd.r.countError(stageMap)
+		rd.stopAt(msg, ack, err)
 	case err != nil:
 		rd.r.countError(stageMap)
 		rec := newAckRecord(ack, 1)
@@ -153,6 +162,20 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 		}
 	default:
 		rd.addSource(ctx, lane, newAckRecord(ack, len(outs)), outs...)
+	}
+}
+
+// stopAt stops reading at a poison message that stops the runner: everything read before it
+// is handed to the writers and written (or given up on) first, then the message is nacked
+// and rd.poisoned set. Nothing read after it is written, since nothing more is read.
+func (rd *reader) stopAt(msg *Message, ack AckFunc, reason error) {
+	rd.flush()
+	rd.queue.waitIdle()
+	rd.poisoned = fmt.Errorf("%w: %s: %w", ErrPoisonMessage, msg.Origin(), reason)
+	rd.r.c.nacked.Add(1)
+	rd.r.m.nacked.Inc()
+	if err := ack(rd.ackCtx, rd.poisoned); err != nil {
+		rd.ackFailed(err)
 	}
 }
 

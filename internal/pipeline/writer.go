@@ -52,7 +52,11 @@ func (f *flow) deliver(ctx context.Context, b *batch) error {
 		case err != nil:
 			return err
 		}
-		f.written(b, rejected)
+		upTo := len(b.msgs)
+		if f.prefixWriter != nil && len(rejected) > 0 {
+			upTo, rejected = firstRejected(rejected)
+		}
+		f.written(b, upTo, rejected)
 	}
 	if len(rejected) == 0 && len(b.poison) == 0 {
 		return nil
@@ -73,7 +77,12 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 	for {
 		gen := f.sinkGen.Load()
 		start := time.Now()
-		err := r.opts.Sink.Write(ctx, msgs)
+		var err error
+		if f.prefixWriter != nil {
+			err = f.prefixWriter.WritePrefix(ctx, msgs)
+		} else {
+			err = r.opts.Sink.Write(ctx, msgs)
+		}
 		r.m.writeDuration.Observe(time.Since(start).Seconds())
 		var pe *PoisonError
 		switch {
@@ -123,13 +132,26 @@ func (f *flow) reconnectSink(ctx context.Context, gen uint64, cause error) error
 	return nil
 }
 
-// written records the messages of b that the sink accepted (all but rejected) and acks them.
-func (f *flow) written(b *batch, rejected map[int]error) {
+// firstRejected reduces the rejects of a WritePrefix to the first one, before which
+// everything was written.
+func firstRejected(rejected map[int]error) (int, map[int]error) {
+	first := -1
+	for i := range rejected {
+		if first < 0 || i < first {
+			first = i
+		}
+	}
+	return first, map[int]error{first: rejected[first]}
+}
+
+// written records the messages of b before index upTo that the sink accepted (all but
+// rejected) and acks them. Those from upTo on were not written; the caller settles them.
+func (f *flow) written(b *batch, upTo int, rejected map[int]error) {
 	r := f.r
 	now := time.Now()
 	out, settled := 0, 0
 	var ackErr error
-	for i, m := range b.msgs {
+	for i, m := range b.msgs[:upTo] {
 		if _, bad := rejected[i]; bad {
 			continue
 		}
@@ -145,7 +167,7 @@ func (f *flow) written(b *batch, rejected map[int]error) {
 			ackErr = err
 		}
 	}
-	r.m.batchSize.Observe(float64(len(b.msgs)))
+	r.m.batchSize.Observe(float64(upTo))
 	r.c.out.Add(uint64(out))
 	r.m.out.Add(float64(out))
 	f.settled(settled)

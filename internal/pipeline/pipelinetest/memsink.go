@@ -27,7 +27,10 @@ type MemSink struct {
 	wrote       chan struct{} // closed and replaced after each successful Write
 }
 
-var _ pipeline.Sink = (*MemSink)(nil)
+var (
+	_ pipeline.Sink         = (*MemSink)(nil)
+	_ pipeline.PrefixWriter = (*MemSink)(nil)
+)
 
 // NewMemSink returns an unconnected sink that keeps every message written.
 func NewMemSink() *MemSink { return &MemSink{wrote: make(chan struct{})} }
@@ -60,6 +63,15 @@ func (s *MemSink) Connect(ctx context.Context) error {
 // errors come first (ErrNotConnected also drops the connection); then messages the Reject
 // function names are left out and reported in a *pipeline.PoisonError.
 func (s *MemSink) Write(ctx context.Context, batch []*pipeline.Message) error {
+	return s.write(ctx, batch, false)
+}
+
+// WritePrefix is Write that stops at the first rejected message (pipeline.PrefixWriter).
+func (s *MemSink) WritePrefix(ctx context.Context, batch []*pipeline.Message) error {
+	return s.write(ctx, batch, true)
+}
+
+func (s *MemSink) write(ctx context.Context, batch []*pipeline.Message, prefix bool) error {
 	if err := s.waitUnblocked(ctx); err != nil {
 		return err
 	}
@@ -87,6 +99,9 @@ func (s *MemSink) Write(ctx context.Context, batch []*pipeline.Message) error {
 					poison = &pipeline.PoisonError{Errs: map[int]error{}}
 				}
 				poison.Errs[i] = reason
+				if prefix {
+					break
+				}
 				continue
 			}
 		}
