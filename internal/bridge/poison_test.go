@@ -1,8 +1,11 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,6 +219,7 @@ func testPoisonPolicy(t *testing.T, toKafka bool, policy string) {
 	var sub *collector
 	var good []record
 	var poisons []poison
+	var all [][]byte
 	if toKafka {
 		p = s2kPipe("poison-"+policy, "stream", "topic")
 	} else {
@@ -226,13 +230,11 @@ func testPoisonPolicy(t *testing.T, toKafka bool, policy string) {
 	app := w.start("a", w.config(settings{}, p))
 	app.awaitReady(t, flowTimeout)
 	if toKafka {
-		var all [][]byte
 		good, poisons, all = mixedTraffic("s2k", 100, keylessPoison)
 		if err := w.rest.PublishBatch(context.Background(), p.stream, all); err != nil {
 			t.Fatalf("publish: %v", err)
 		}
 	} else {
-		var all [][]byte
 		good, poisons, all = mixedTraffic("k2s", 100, schemaPoison)
 		msgs := make([]kafka.Message, len(all))
 		for i, v := range all {
@@ -249,6 +251,7 @@ func testPoisonPolicy(t *testing.T, toKafka bool, policy string) {
 		if prefix := fmt.Sprintf("pipeline %q: ", p.name); strings.HasPrefix(err.Error(), prefix+prefix) {
 			t.Errorf("Run = %v\nwant the pipeline named once, not repeated", err)
 		}
+		checkNothingAfterThePoison(t, w, brokers, p, sub, all)
 		return
 	}
 	if toKafka {
@@ -275,5 +278,47 @@ func testPoisonPolicy(t *testing.T, toKafka bool, policy string) {
 	}
 	if s := app.pipelineStats(t, p.name); s.Dropped != uint64(len(poisons)) {
 		t.Errorf("stats dropped %d, want %d", s.Dropped, len(poisons))
+	}
+}
+
+// checkNothingAfterThePoison fails the test when a pipeline stopped by a poison message (the
+// first of all, sent in this order; good values are records of mixedTraffic) delivered a
+// message sent after it: for stream-sea -> Kafka the topic must hold exactly what was published
+// before it; for Kafka -> stream-sea the stream must hold nothing that followed it in its
+// partition.
+func checkNothingAfterThePoison(t *testing.T, w *world, brokers []string, p pipe, sub *collector, all [][]byte) {
+	t.Helper()
+	isPoison := func(v []byte) bool {
+		return !bytes.HasPrefix(v, []byte(`{"id":"s2k-`)) && !bytes.HasPrefix(v, []byte(`{"id":"k2s-`))
+	}
+	if p.toKafka {
+		var before []record
+		for _, v := range all[:slices.IndexFunc(all, isPoison)] {
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				t.Fatal(err)
+			}
+			before = append(before, r)
+		}
+		var got []record
+		if n := int(sumOffsets(kafkatest.HighWaterMarks(t, brokers, p.topic))); n > 0 {
+			got = records(decodeKafka(t, kafkatest.ConsumeN(t, brokers, p.topic, n, flowTimeout)))
+		}
+		checkExactly(t, before, got)
+		return
+	}
+	awaitAllAccepted(t, w, sub, p.stream)
+	origin := locate(t, brokers, p.topic, len(all))
+	firstPoison := map[int]int64{} // partition -> offset of its first poison message
+	for v, m := range origin {
+		if off, seen := firstPoison[m.Partition]; isPoison([]byte(v)) && (!seen || m.Offset < off) {
+			firstPoison[m.Partition] = m.Offset
+		}
+	}
+	for _, r := range sub.snapshot() {
+		m := origin[string(r.json())]
+		if off, ok := firstPoison[m.Partition]; ok && m.Offset > off {
+			t.Errorf("stream-sea received %s (partition %d offset %d), after the poison message at offset %d", r.ID, m.Partition, m.Offset, off)
+		}
 	}
 }

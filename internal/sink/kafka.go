@@ -108,7 +108,10 @@ type Kafka struct {
 	streamBytes []byte
 }
 
-var _ pipeline.Sink = (*Kafka)(nil)
+var (
+	_ pipeline.Sink         = (*Kafka)(nil)
+	_ pipeline.PrefixWriter = (*Kafka)(nil)
+)
 
 // topicState is what a sink knows of one topic.
 type topicState struct {

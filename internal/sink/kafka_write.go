@@ -26,13 +26,26 @@ import (
 // nothing. Records retried that way land after the records of their partition that did get
 // through, as they would on a whole retry.
 func (k *Kafka) Write(ctx context.Context, batch []*pipeline.Message) error {
+	return k.writeBatch(ctx, batch, false)
+}
+
+// WritePrefix is Write that writes nothing after the first message that can never be written
+// (pipeline.PrefixWriter): the records before it are produced, the *pipeline.PoisonError names
+// it. The sink finds such a message before writing (no topic, a routed topic missing, larger
+// than batch_bytes), except when the broker itself refuses a record that passed those checks:
+// later records of the batch that shared its produce request may then have been written.
+func (k *Kafka) WritePrefix(ctx context.Context, batch []*pipeline.Message) error {
+	return k.writeBatch(ctx, batch, true)
+}
+
+func (k *Kafka) writeBatch(ctx context.Context, batch []*pipeline.Message, prefix bool) error {
 	if k.writer == nil {
 		return fmt.Errorf("kafka sink %q: %w", k.opts.Pipeline, pipeline.ErrNotConnected)
 	}
 	start := time.Now()
 	k.resume(batch)
 	k.attempt = writeAttempt{}
-	err := k.write(ctx, batch)
+	err := k.write(ctx, batch, prefix)
 	k.metrics.duration.Observe(time.Since(start).Seconds())
 	k.metrics.written.Add(float64(k.attempt.written))
 	k.metrics.errors.Add(float64(k.attempt.failed))
@@ -78,9 +91,9 @@ func (k *Kafka) ack(i int) {
 	k.attempt.written++
 }
 
-func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
+func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message, prefix bool) error {
 	k.writes++
-	poison, err := k.prepare(ctx, batch)
+	poison, err := k.prepare(ctx, batch, prefix)
 	if err != nil {
 		for _, done := range k.acked {
 			if !done {
@@ -91,7 +104,7 @@ func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
 	}
 	if len(k.records) > 0 {
 		werr := k.writer.WriteMessages(ctx, k.records...)
-		if poison, err = k.settle(ctx, werr, poison); err != nil {
+		if poison, err = k.settle(ctx, werr, poison, prefix); err != nil {
 			return err
 		}
 	}
@@ -103,8 +116,9 @@ func (k *Kafka) write(ctx context.Context, batch []*pipeline.Message) error {
 }
 
 // prepare fills k.records and k.index with the records to write (those not acknowledged by an
-// earlier Write of the same batch), and returns the messages rejected before writing.
-func (k *Kafka) prepare(ctx context.Context, batch []*pipeline.Message) (map[int]error, error) {
+// earlier Write of the same batch), and returns the messages rejected before writing. With
+// prefix it stops at the first rejected message.
+func (k *Kafka) prepare(ctx context.Context, batch []*pipeline.Message, prefix bool) (map[int]error, error) {
 	k.records, k.index = k.records[:0], k.index[:0]
 	var poison map[int]error
 	reject := func(i int, err error) {
@@ -114,6 +128,9 @@ func (k *Kafka) prepare(ctx context.Context, batch []*pipeline.Message) (map[int
 		poison[i] = err
 	}
 	for i, m := range batch {
+		if prefix && poison != nil {
+			break
+		}
 		if k.acked[i] {
 			continue
 		}
@@ -229,8 +246,9 @@ func recordSize(r *kafka.Message) int64 {
 // Records rejected for a reason that is permanent for them are written again one by one to
 // tell the bad ones from the good ones that shared their produce request. It returns poison
 // (which may be nil) with the bad ones added, and an error when some records failed for a
-// transient reason (the others are recorded as acknowledged).
-func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (map[int]error, error) {
+// transient reason (the others are recorded as acknowledged). With prefix it stops at the first
+// bad one: the records after it are not written again.
+func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error, prefix bool) (map[int]error, error) {
 	if werr == nil {
 		for _, i := range k.index {
 			k.ack(i)
@@ -256,6 +274,7 @@ func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (m
 			transient = cmp.Or(transient, err)
 		}
 	}
+retrying:
 	for _, j := range retry {
 		err := k.writer.WriteMessages(ctx, k.records[j])
 		var single kafka.WriteErrors
@@ -267,6 +286,9 @@ func (k *Kafka) settle(ctx context.Context, werr error, poison map[int]error) (m
 			k.ack(k.index[j])
 		case isPermanent(err):
 			poison = addPoison(poison, k.index[j], fmt.Errorf("kafka rejected the record: %w", err))
+			if prefix {
+				break retrying
+			}
 		default:
 			failed++
 			transient = cmp.Or(transient, err)

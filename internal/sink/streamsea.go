@@ -64,9 +64,13 @@ type StreamSea struct {
 type writeScratch struct {
 	valid    []int
 	payloads [][]byte
+	prefix   bool // the write stops at its first poison message (WritePrefix)
 }
 
-var _ pipeline.Sink = (*StreamSea)(nil)
+var (
+	_ pipeline.Sink         = (*StreamSea)(nil)
+	_ pipeline.PrefixWriter = (*StreamSea)(nil)
+)
 
 // NewStreamSea checks opts and returns a sink; it does not contact the server.
 func NewStreamSea(opts StreamSeaOptions, logger *slog.Logger, m *StreamSeaMetrics) (*StreamSea, error) {

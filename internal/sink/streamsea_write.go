@@ -31,6 +31,20 @@ var errNotJSONObject = errors.New("payload is not a JSON object")
 // then, and a retried Write publishes them again: delivery is at least once. Rejected
 // credentials and other answers that retrying cannot fix are wrapped with pipeline.ErrFatal.
 func (s *StreamSea) Write(ctx context.Context, batch []*pipeline.Message) error {
+	return s.write(ctx, batch, false)
+}
+
+// WritePrefix is Write that publishes nothing after the first message that can never be
+// published (pipeline.PrefixWriter): the messages before it are published in order, the
+// *pipeline.PoisonError names it, and the batch is not published further.
+func (s *StreamSea) WritePrefix(ctx context.Context, batch []*pipeline.Message) error {
+	return s.write(ctx, batch, true)
+}
+
+// errStopAtPoison ends a WritePrefix at its first poison message.
+var errStopAtPoison = errors.New("stopped at the first poison message")
+
+func (s *StreamSea) write(ctx context.Context, batch []*pipeline.Message, prefix bool) error {
 	if s.closed.Load() || !s.connected.Load() {
 		return fmt.Errorf("stream-sea sink of pipeline %q: %w", s.opts.Pipeline, pipeline.ErrNotConnected)
 	}
@@ -39,6 +53,7 @@ func (s *StreamSea) Write(ctx context.Context, batch []*pipeline.Message) error 
 		sc = &writeScratch{}
 	}
 	defer s.scratch.Put(sc)
+	sc.prefix = prefix
 	validator := s.validator.Load()
 	var poison map[int]error
 	for start := 0; start < len(batch); {
@@ -48,12 +63,21 @@ func (s *StreamSea) Write(ctx context.Context, batch []*pipeline.Message) error 
 		for ; end < len(batch) && s.target(batch[end]) == stream; end++ {
 			if err := s.check(validator, stream, batch[end].Value); err != nil {
 				poison = addPoison(poison, end, err)
+				if prefix {
+					break
+				}
 				continue
 			}
 			sc.valid = append(sc.valid, end)
 		}
-		if err := s.publishGroup(ctx, sc, stream, batch, sc.valid, &poison); err != nil {
+		err := s.publishGroup(ctx, sc, stream, batch, sc.valid, &poison)
+		switch {
+		case errors.Is(err, errStopAtPoison):
+			return &pipeline.PoisonError{Errs: poison}
+		case err != nil:
 			return err
+		case prefix && len(poison) > 0:
+			return &pipeline.PoisonError{Errs: poison}
 		}
 		start = end
 	}
@@ -135,6 +159,9 @@ func (s *StreamSea) publish(ctx context.Context, sc *writeScratch, stream string
 		if len(idx) == 1 || errors.Is(err, streamsea.ErrStreamNotFound) {
 			for _, i := range idx {
 				*poison = addPoison(*poison, i, fmt.Errorf("stream %q: %w", stream, err))
+			}
+			if sc.prefix {
+				return errStopAtPoison
 			}
 			return nil
 		}
