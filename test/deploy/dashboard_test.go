@@ -142,7 +142,8 @@ func TestDashboard(t *testing.T) {
 		for _, s := range deploycheck.Selectors(q.Expr) {
 			used[s.Metric] = true
 			want := []string{selectorMatchers["job"], selectorMatchers["instance"]}
-			if strings.HasPrefix(s.Metric, "seabridge_") && s.Metric != "seabridge_build_info" {
+			// The consumer-group series carry consumergroup instead of pipeline.
+			if strings.HasPrefix(s.Metric, "seabridge_") && s.Metric != "seabridge_build_info" && !strings.HasPrefix(s.Metric, "seabridge_kafka_consumergroup_") {
 				want = append(want, selectorMatchers["pipeline"])
 			}
 			for _, m := range want {
@@ -161,6 +162,7 @@ func TestDashboard(t *testing.T) {
 		"seabridge_streamsea_publish_duration_seconds_bucket", "seabridge_kafka_produce_duration_seconds_bucket",
 		"seabridge_pipeline_in_flight_messages", "seabridge_pipeline_up",
 		"seabridge_streamsea_oldest_in_flight_age_seconds", "seabridge_streamsea_ws_reading_paused",
+		"seabridge_kafka_consumergroup_lag_sum",
 	} {
 		if !used[want] {
 			t.Errorf("the dashboard shows no %s", want)

@@ -16,6 +16,9 @@ import (
 	"github.com/seabridge/seabridge/internal/testkit/deploycheck"
 )
 
+// ownerLagMetric is the lag series exported only by the instance that owns the partition.
+const ownerLagMetric = "seabridge_kafka_consumergroup_lag_sum"
+
 // TestScaledObject: the keda overlay is the whole bridge plus a ScaledObject that scales its
 // Deployment (whose fixed replica count it drops) on a Prometheus query of the lag of a
 // Kafka -> stream-sea pipeline of the config, a query of metrics the bridge exports.
@@ -68,18 +71,21 @@ func TestScaledObject(t *testing.T) {
 		t.Errorf("query %q: KEDA wants one value: sum( ... )", query)
 	}
 	cfg, _ := containerConfig(t, objs, d.Spec.Template.Spec, container(t, d.Spec.Template.Spec, bridgeContainer, false))
-	var kafkaPipelines []string
+	var groups []string
 	for _, p := range cfg.Pipelines {
 		if p.Source.Type == config.EndpointKafka && p.Enabled {
-			kafkaPipelines = append(kafkaPipelines, `pipeline="`+p.Name+`"`)
+			groups = append(groups, `consumergroup="`+p.Source.GroupID+`"`)
 		}
 	}
 	for _, s := range deploycheck.Selectors(query) {
+		if s.Metric != ownerLagMetric {
+			t.Errorf("query selects %s: want %s, which only the partition's owner exports (sum counts each partition once)", s.Metric, ownerLagMetric)
+		}
 		if !slices.Contains(s.Matchers, alertJob(t)) {
 			t.Errorf("query selector %s%v does not select %s, the job of the ServiceMonitor", s.Metric, s.Matchers, alertJob(t))
 		}
-		if !slices.ContainsFunc(s.Matchers, func(m string) bool { return slices.Contains(kafkaPipelines, m) }) {
-			t.Errorf("query selector %s%v names none of the config's Kafka-source pipelines %v", s.Metric, s.Matchers, kafkaPipelines)
+		if !slices.ContainsFunc(s.Matchers, func(m string) bool { return slices.Contains(groups, m) }) {
+			t.Errorf("query selector %s%v names none of the consumer groups of the config's Kafka-source pipelines %v", s.Metric, s.Matchers, groups)
 		}
 	}
 }

@@ -84,6 +84,7 @@ topics = ["port-calls"]
 group_id = %q
 commit_interval = "100ms"
 max_wait = "100ms"
+lag_interval = "1s"
 [pipelines.sink]
 type = "streamsea"
 stream = "port_calls"
@@ -204,6 +205,10 @@ func TestLivePrometheus(t *testing.T) {
 		func(v []sample) bool { return byLabel(v, "pipeline")[toStreamsea] == laggedCalls })
 	if len(v) != 3 {
 		t.Errorf("%s: %d series, want one per partition of port-calls (3)", lagQuery.Where, len(v))
+	}
+	groupQuery := dashboardQuery(t, "seabridge_kafka_consumergroup_lag_sum")
+	if got := byLabel(prom.mustQuery(t, deploycheck.ExpandVariables(t, groupQuery.Expr, vars), 0), "consumergroup"); got[kafkaGroup] != laggedCalls {
+		t.Errorf("%s: %v, want %s: %d", groupQuery.Where, got, kafkaGroup, laggedCalls)
 	}
 	keda := kedaQuery(t)
 	if got := prom.mustQuery(t, keda, 0); len(got) != 1 || got[0].Value != laggedCalls {
