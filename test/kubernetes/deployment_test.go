@@ -327,6 +327,13 @@ func TestPodSecurity(t *testing.T) {
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
 		t.Errorf("pod securityContext %+v: want runAsNonRoot and a non-zero runAsUser", psc)
 	}
+	// The runtime image's user: distroless's nonroot is uid and gid 65532.
+	if df := string(deploycheck.ReadFile(t, "Dockerfile")); !strings.Contains(df, "\nUSER nonroot:nonroot\n") {
+		t.Error("the Dockerfile no longer runs as distroless's nonroot: revisit runAsUser")
+	}
+	if psc != nil && (psc.RunAsUser == nil || *psc.RunAsUser != 65532 || psc.RunAsGroup == nil || *psc.RunAsGroup != 65532 || psc.FSGroup == nil || *psc.FSGroup != 65532) {
+		t.Errorf("pod securityContext: want runAsUser, runAsGroup and fsGroup 65532, the image's nonroot (fsGroup makes the Secret's files readable)")
+	}
 	if psc != nil && (psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault) {
 		t.Errorf("pod securityContext: want seccompProfile RuntimeDefault")
 	}
