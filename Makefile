@@ -37,13 +37,15 @@ build:
 # own on 127.0.0.1:19192, so it never stops one the tests use): throughput at saturation in 3
 # interleaved rounds and latency at fixed loads; then against kfake: latency and the memory
 # of idle pipelines. The JSON reports are left in bench-kafka.json and bench-kfake.json.
+# BENCH_KAFKA_PORT (and the controller port after it) moves the broker.
+BENCH_KAFKA_PORT ?= 19192
 bench:
 	go build -o bin/bridge ./cmd/bridge
-	@export SEABRIDGE_KAFKA_PORT=19192 SEABRIDGE_KAFKA_CONTROLLER_PORT=19193; \
+	@export SEABRIDGE_KAFKA_PORT=$(BENCH_KAFKA_PORT) SEABRIDGE_KAFKA_CONTROLLER_PORT=$$(($(BENCH_KAFKA_PORT) + 1)); \
 	trap 'scripts/kafka.sh stop' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	status=0; \
 	if scripts/kafka.sh start; then \
-		bin/bridge bench --kafka 127.0.0.1:19192 --scenarios throughput,latency --json-file bench-kafka.json || status=1; \
+		bin/bridge bench --kafka 127.0.0.1:$$SEABRIDGE_KAFKA_PORT --scenarios throughput,latency --json-file bench-kafka.json || status=1; \
 		scripts/kafka.sh stop; \
 	else \
 		echo "make bench: Apache Kafka did not start (scripts/kafka.sh); throughput runs against kfake instead"; \
