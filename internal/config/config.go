@@ -22,8 +22,8 @@ type Config struct {
 type Bridge struct {
 	InstanceID      string        `koanf:"instance_id"`      // Load fills in the hostname when empty
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"` // soft-shutdown budget
-	LogLevel        string        `koanf:"log_level"`        // debug|info|warn|error
-	LogFormat       string        `koanf:"log_format"`       // text|json
+	LogLevel        string        `koanf:"log_level" enum:"debug,info,warn,error"`
+	LogFormat       string        `koanf:"log_format" enum:"text,json"`
 }
 
 // HTTP configures the observability server. An empty Listen disables it.
@@ -106,7 +106,7 @@ const (
 // SASL configures Kafka authentication. After Load, Password holds the contents of
 // PasswordFile when one was given.
 type SASL struct {
-	Mechanism    string `koanf:"mechanism"`
+	Mechanism    string `koanf:"mechanism" enum:",plain,scram-sha-256,scram-sha-512"`
 	Username     string `koanf:"username"`
 	Password     Secret `koanf:"password"`
 	PasswordFile string `koanf:"password_file"`
@@ -140,12 +140,12 @@ type Pipeline struct {
 // source; MaxInFlightBytes for a streamsea source; GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
 // Config.Kafka according to Type.
 type Source struct {
-	Type           Endpoint      `koanf:"type"`
+	Type           Endpoint      `koanf:"type" enum:"streamsea,kafka"`
 	Connection     string        `koanf:"connection"`
 	Streams        []string      `koanf:"streams"`
 	Topics         []string      `koanf:"topics"`
 	GroupID        string        `koanf:"group_id"`
-	StartOffset    string        `koanf:"start_offset"` // earliest|latest
+	StartOffset    string        `koanf:"start_offset" enum:"earliest,latest"`
 	CommitInterval time.Duration `koanf:"commit_interval"`
 	MinBytes       int           `koanf:"min_bytes"`
 	MaxBytes       int           `koanf:"max_bytes"`
@@ -171,12 +171,12 @@ type Source struct {
 // streamsea sink. After Load,
 // Schema holds the parsed SchemaFile when one was given.
 type Sink struct {
-	Type             Endpoint          `koanf:"type"`
+	Type             Endpoint          `koanf:"type" enum:"kafka,streamsea"`
 	Connection       string            `koanf:"connection"`
 	Topic            string            `koanf:"topic"`
-	Acks             string            `koanf:"acks"`        // all|one|none
-	Compression      string            `koanf:"compression"` // none|gzip|snappy|lz4|zstd
-	Partitioner      string            `koanf:"partitioner"` // murmur2|crc32|fnv1a|round_robin
+	Acks             string            `koanf:"acks" enum:"all,one,none"`
+	Compression      string            `koanf:"compression" enum:"none,gzip,snappy,lz4,zstd"`
+	Partitioner      string            `koanf:"partitioner" enum:"murmur2,crc32,fnv1a,round_robin"`
 	BatchSize        int               `koanf:"batch_size"`
 	BatchBytes       int               `koanf:"batch_bytes"`
 	BatchTimeout     time.Duration     `koanf:"batch_timeout"`
@@ -186,7 +186,7 @@ type Sink struct {
 	Stream           string            `koanf:"stream"`
 	Schema           *streamsea.Schema `koanf:"schema"`
 	SchemaFile       string            `koanf:"schema_file"`
-	OnSchemaConflict string            `koanf:"on_schema_conflict"` // fail|use_server
+	OnSchemaConflict string            `koanf:"on_schema_conflict" enum:"fail,use_server"`
 	Validate         bool              `koanf:"validate"`
 	// MaxInFlightRequests is how many publish requests a streamsea sink has in flight at
 	// once; batches are laned by Kafka partition so that each partition stays in order.
@@ -234,7 +234,7 @@ const (
 type DeadLetter struct {
 	Topic      string `koanf:"topic"`
 	Connection string `koanf:"connection"`
-	Policy     string `koanf:"policy"`
+	Policy     string `koanf:"policy" enum:"dlq,stop,drop"`
 	// MaxBytes is the largest dead-letter record written whole; larger ones are written
 	// without the message's value (then key and headers).
 	MaxBytes int `koanf:"max_bytes"`
@@ -265,8 +265,8 @@ type Spool struct {
 	Dir           string        `koanf:"dir"`
 	MaxBytes      int64         `koanf:"max_bytes"`
 	MaxAge        time.Duration `koanf:"max_age"` // 0: no limit
-	WhenFull      string        `koanf:"when_full"`
-	Fsync         string        `koanf:"fsync"`
+	WhenFull      string        `koanf:"when_full" enum:"block,drop_oldest,drop_newest"`
+	Fsync         string        `koanf:"fsync" enum:"always,interval,never"`
 	FsyncInterval time.Duration `koanf:"fsync_interval"`
 }
 

@@ -57,8 +57,8 @@ func (v *validator) atLeast(path string, n, min int) {
 func (v *validator) bridge() {
 	b := v.cfg.Bridge
 	v.positive("bridge.shutdown_timeout", b.ShutdownTimeout)
-	v.oneOf("bridge.log_level", b.LogLevel, "debug", "info", "warn", "error")
-	v.oneOf("bridge.log_format", b.LogFormat, "text", "json")
+	v.oneOf("bridge.log_level", b.LogLevel, enumOf[Bridge]("log_level")...)
+	v.oneOf("bridge.log_format", b.LogFormat, enumOf[Bridge]("log_format")...)
 }
 
 func (v *validator) http() {
@@ -242,7 +242,7 @@ func (v *validator) sasl(path string, s SASL) {
 		}
 		return
 	}
-	v.oneOf(path+".mechanism", s.Mechanism, SASLPlain, SASLScramSHA256, SASLScramSHA512)
+	v.oneOf(path+".mechanism", s.Mechanism, slices.DeleteFunc(enumOf[SASL]("mechanism"), func(m string) bool { return m == "" })...)
 	if s.Username == "" {
 		v.add(path+".username", "required with mechanism %q", s.Mechanism)
 	}

@@ -103,7 +103,7 @@ func (v *validator) source(path string, s Source) {
 	if s.GroupID == "" {
 		v.add(path+".group_id", "required for a kafka source")
 	}
-	v.oneOf(path+".start_offset", s.StartOffset, "earliest", "latest")
+	v.oneOf(path+".start_offset", s.StartOffset, enumOf[Source]("start_offset")...)
 	v.positive(path+".commit_interval", s.CommitInterval)
 	v.atLeast(path+".min_bytes", s.MinBytes, 1)
 	if s.MaxBytes < s.MinBytes {
@@ -172,7 +172,7 @@ func (v *validator) sink(path string, s Sink, m Mapping) {
 		v.kafkaSink(path, s, m)
 		return
 	}
-	v.oneOf(path+".on_schema_conflict", s.OnSchemaConflict, "fail", "use_server")
+	v.oneOf(path+".on_schema_conflict", s.OnSchemaConflict, enumOf[Sink]("on_schema_conflict")...)
 	v.atLeast(path+".max_in_flight_requests", s.MaxInFlightRequests, 1)
 	if s.MaxInFlightRequests > maxInFlightRequests {
 		v.add(path+".max_in_flight_requests", "%d is above the limit of %d", s.MaxInFlightRequests, maxInFlightRequests)
@@ -198,9 +198,9 @@ func (v *validator) kafkaSink(path string, s Sink, m Mapping) {
 	if s.Topic != "" {
 		v.topic(path+".topic", s.Topic)
 	}
-	v.oneOf(path+".acks", s.Acks, "all", "one", "none")
-	v.oneOf(path+".compression", s.Compression, "none", "gzip", "snappy", "lz4", "zstd")
-	v.oneOf(path+".partitioner", s.Partitioner, "murmur2", "crc32", "fnv1a", "round_robin")
+	v.oneOf(path+".acks", s.Acks, enumOf[Sink]("acks")...)
+	v.oneOf(path+".compression", s.Compression, enumOf[Sink]("compression")...)
+	v.oneOf(path+".partitioner", s.Partitioner, enumOf[Sink]("partitioner")...)
 	v.atLeast(path+".batch_size", s.BatchSize, 1)
 	v.atLeast(path+".batch_bytes", s.BatchBytes, 1)
 	v.positive(path+".batch_timeout", s.BatchTimeout)
@@ -227,7 +227,7 @@ func (v *validator) deadLetter(path string, d DeadLetter) {
 			v.add(path+".topic", "only used with policy \"dlq\", not %q", d.Policy)
 		}
 	default:
-		v.oneOf(path+".policy", d.Policy, PolicyDLQ, PolicyStop, PolicyDrop)
+		v.oneOf(path+".policy", d.Policy, enumOf[DeadLetter]("policy")...)
 	}
 }
 

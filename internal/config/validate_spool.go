@@ -27,8 +27,8 @@ func (v *validator) spool(path string, s Spool, source Endpoint) {
 	if s.MaxAge < 0 {
 		v.add(path+".max_age", "must not be negative (0: no limit), not %s", s.MaxAge)
 	}
-	v.oneOf(path+".when_full", s.WhenFull, SpoolBlock, SpoolDropOldest, SpoolDropNewest)
-	v.oneOf(path+".fsync", s.Fsync, FsyncAlways, FsyncInterval, FsyncNever)
+	v.oneOf(path+".when_full", s.WhenFull, enumOf[Spool]("when_full")...)
+	v.oneOf(path+".fsync", s.Fsync, enumOf[Spool]("fsync")...)
 	v.positive(path+".fsync_interval", s.FsyncInterval)
 }
 

@@ -18,6 +18,10 @@ const (
 	TypeObjectArray  FieldType = "array<object>"
 )
 
+// FieldTypes lists the field types, in the order above.
+var FieldTypes = []FieldType{TypeString, TypeFloat, TypeInteger, TypeDate, TypeStringArray, TypeFloatArray,
+	TypeIntegerArray, TypeDateArray, TypeEnum, TypeObject, TypeObjectArray}
+
 // Field is one field of a schema, in its exact wire form. Enum is set for TypeEnum only; Fields
 // for TypeObject and TypeObjectArray only.
 type Field struct {

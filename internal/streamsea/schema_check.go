@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -120,11 +121,4 @@ func checkEnum(problems []string, path string, values []string) []string {
 	return problems
 }
 
-func knownType(t FieldType) bool {
-	switch t {
-	case TypeString, TypeFloat, TypeInteger, TypeDate, TypeStringArray, TypeFloatArray,
-		TypeIntegerArray, TypeDateArray, TypeEnum, TypeObject, TypeObjectArray:
-		return true
-	}
-	return false
-}
+func knownType(t FieldType) bool { return slices.Contains(FieldTypes, t) }
