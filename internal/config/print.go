@@ -5,7 +5,8 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/knadh/koanf/parsers/toml/v2"
+	koanftoml "github.com/knadh/koanf/parsers/toml/v2"
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
@@ -14,7 +15,7 @@ import (
 // `bridge validate --print` and for logs.
 func (c *Config) String() string {
 	m, _ := printable(reflect.ValueOf(*c)).(map[string]any)
-	b, err := toml.Parser().Marshal(m)
+	b, err := koanftoml.Parser().Marshal(m)
 	if err != nil {
 		return fmt.Sprintf("<config cannot be printed: %v>", err)
 	}
@@ -31,6 +32,8 @@ func printable(v reflect.Value) any {
 		return x.String()
 	case *streamsea.Schema:
 		return printableSchema(x)
+	case time.Time, toml.LocalDateTime, toml.LocalDate, toml.LocalTime:
+		return x // TOML values of mapping.static, printed as the TOML they were
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -44,6 +47,9 @@ func printable(v reflect.Value) any {
 		}
 		return out
 	case reflect.Slice:
+		if v.IsNil() {
+			return nil // unset, e.g. the topics of a stream-sea source: printing [] would set it
+		}
 		if v.Type().Elem().Kind() == reflect.Struct {
 			out := make([]map[string]any, v.Len())
 			for i := range out {

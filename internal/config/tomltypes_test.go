@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -155,5 +156,22 @@ func TestTOMLTypesInTypedKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `pipelines["up"].enabled: must be a boolean`) {
 			t.Errorf("enabled = %s: %v", v, err)
 		}
+	}
+}
+
+// TestPrintKeepsEveryTOMLType: validate --print shows static values of every TOML type as
+// they were written, so that the printed config loads back to the same mapping.
+func TestPrintKeepsEveryTOMLType(t *testing.T) {
+	cfg, err := LoadBytes([]byte(everyTOMLType), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadBytes([]byte(cfg.String()), nil)
+	if err != nil {
+		t.Fatalf("the printed config does not load: %v\n%s", err, cfg)
+	}
+	want, got := cfg.Pipelines[0].Mapping.Static, again.Pipelines[0].Mapping.Static
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("static after printing\n got %#v\nwant %#v", got, want)
 	}
 }
