@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -22,17 +23,19 @@ import (
 //go:embed dev.toml
 var devConfig []byte
 
-// devTopics are created in the embedded broker; the demo pipelines use them.
-var devTopics = []string{"boiler.readings", "vessel.alarms", "seabridge.dlq"}
-
 const devHelp = `Run the bridge with no setup: an in-process Kafka broker (kfake), the stream-sea emulator,
 a load generator and two demo pipelines (stream-sea -> Kafka and Kafka -> stream-sea) from an
-embedded config. Every few seconds a line shows what has flowed each way, including the poison
-messages the generator sends on purpose, which reach the dead-letter topic seabridge.dlq.
+embedded config. Once every pipeline is ready the load generator starts, and every few seconds
+one line per pipeline shows every outcome of what it read (written, dead-lettered, dropped,
+filtered, nacked, undelivered, in flight), including the poison messages the generator sends on
+purpose, which reach the dead-letter topic seabridge.dlq.
 
 With --config, your own pipelines run instead of the demo ones, against the same embedded
 servers (their addresses override the "default" Kafka brokers and stream-sea url), with no load
-generator. Stops on SIGINT/SIGTERM.
+generator. Every fixed Kafka topic the config names on the embedded broker (source, sink and
+dead-letter topics) is created first, with 3 partitions, and listed. A default stream-sea
+connection without client_id or client_secret gets the emulator's ("bridge", "bridge-secret");
+the emulator also accepts the config's own client ids and secrets. Stops on SIGINT/SIGTERM.
 
 The demo's stream-sea -> Kafka pipeline spools what it receives on disk ([pipelines.spool]),
 under --spool-dir; by default a temporary directory, removed at exit.
@@ -77,9 +80,8 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
 			return net.Listen(network, net.JoinHostPort("127.0.0.1", strconv.Itoa(f.kafkaPort)))
 		}),
-		kfake.SeedTopics(3, devTopics...),
 		kfake.AllowAutoTopicCreation(),
-		kfake.DefaultNumPartitions(3),
+		kfake.DefaultNumPartitions(devTopicPartitions),
 	)
 	if err != nil {
 		return fmt.Errorf("dev: start the embedded Kafka broker on 127.0.0.1:%d: %w", f.kafkaPort, err)
@@ -87,9 +89,29 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	defer broker.Close()
 	brokers := broker.ListenAddrs()
 
+	emuAddr, err := devStreamseaAddr(f.streamseaPort)
+	if err != nil {
+		return err
+	}
+	emuURL := "http://" + emuAddr
+	if f.config == "" && f.spoolDir == "" {
+		if f.spoolDir, err = os.MkdirTemp("", "seabridge-dev-spool-"); err != nil {
+			return fmt.Errorf("dev: spool directory: %w", err)
+		}
+		defer os.RemoveAll(f.spoolDir)
+	}
+	cfg, demo, err := devLoadConfig(f, brokers[0], emuURL)
+	if err != nil {
+		return err
+	}
+	topics := devTopicsOf(cfg, brokers)
+	if err := createDevTopics(ctx, brokers[0], topics); err != nil {
+		return err
+	}
+
 	emu, err := emulator.New(emulator.Options{
-		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(f.streamseaPort)),
-		Clients: []emulator.Client{{ID: "bridge", Secret: "bridge-secret"}},
+		Addr:    emuAddr,
+		Clients: devClients(cfg, emuURL),
 		Logger:  logger.With("component", "emulator"),
 	})
 	if err != nil {
@@ -100,24 +122,84 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	}
 	defer emu.Close()
 
-	if f.config == "" && f.spoolDir == "" {
-		if f.spoolDir, err = os.MkdirTemp("", "seabridge-dev-spool-"); err != nil {
-			return fmt.Errorf("dev: spool directory: %w", err)
-		}
-		defer os.RemoveAll(f.spoolDir)
-	}
-	cfg, demo, err := devLoadConfig(f, brokers[0], emu.URL())
-	if err != nil {
-		return err
-	}
 	a, err := bridge.New(cfg, version, logger)
 	if err != nil {
 		return usageError{err}
 	}
-	fmt.Fprintf(stdout, "seabridge dev\n  kafka (in-process kfake): %s\n  stream-sea emulator:      %s (client \"bridge\", secret \"bridge-secret\"; stats at /emulator/stats)\n",
-		brokers[0], emu.URL())
+	printDevBanner(stdout, cfg, a, brokers[0], emu.URL(), topics)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var gen *loadGenerator
+	if demo && f.rate > 0 {
+		if gen, err = newLoadGenerator(brokers, emu.URL(), f.rate, logger.With("component", "loadgen")); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  load generator: %d msg/s each way once every pipeline is ready, 1 in %d a poison message (goes to seabridge.dlq)\n", f.rate, poisonEvery)
+	}
+	fmt.Fprintln(stdout)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if !awaitReady(runCtx, a) {
+			return
+		}
+		fmt.Fprintf(stdout, "%s  every pipeline is ready\n", time.Now().Format("15:04:05"))
+		go reportProgress(runCtx, stdout, f.progress, a, gen)
+		if gen != nil {
+			gen.run(runCtx)
+		}
+	}()
+	err = a.Run(ctx)
+	cancel()
+	<-done
+	return err
+}
+
+// devStreamseaAddr is the emulator's address: 127.0.0.1:port, or with port 0 a port that was
+// free a moment ago (the config is loaded with the emulator's URL before the emulator starts,
+// so that it can accept the config's own credentials).
+func devStreamseaAddr(port int) (string, error) {
+	if port != 0 {
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("dev: a free port for the stream-sea emulator: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// awaitReady waits until every pipeline of a is ready, polling; false when ctx ended first.
+func awaitReady(ctx context.Context, a *bridge.App) bool {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		ready := true
+		for _, s := range a.Stats() {
+			ready = ready && s.Ready
+		}
+		if ready {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func printDevBanner(out io.Writer, cfg *config.Config, a *bridge.App, broker, emuURL string, topics []string) {
+	fmt.Fprintf(out, "seabridge dev\n  kafka (in-process kfake): %s\n", broker)
+	if len(topics) > 0 {
+		fmt.Fprintf(out, "    topics created: %s\n", strings.Join(topics, ", "))
+	}
+	fmt.Fprintf(out, "  stream-sea emulator:      %s (client %q, secret %q; stats at /emulator/stats)\n",
+		emuURL, devClientID, devClientSecret)
 	if addr := a.HTTPAddr(); addr != "" {
-		fmt.Fprintf(stdout, "  metrics and health:       http://%s/metrics /livez /readyz\n", addr)
+		fmt.Fprintf(out, "  metrics and health:       http://%s/metrics /livez /readyz\n", addr)
 	}
 	for _, p := range cfg.Pipelines {
 		if p.Enabled {
@@ -125,34 +207,15 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 			if p.Spool.Enabled() {
 				spooled = " (spool " + p.Spool.Dir + ")"
 			}
-			fmt.Fprintf(stdout, "  pipeline %-20s %s -> %s%s\n", p.Name, describeEndpoint(p.Source.Type, p.Source.Streams, p.Source.Topics),
+			fmt.Fprintf(out, "  pipeline %-20s %s -> %s%s\n", p.Name, describeEndpoint(p.Source.Type, p.Source.Streams, p.Source.Topics),
 				describeEndpoint(p.Sink.Type, []string{p.Sink.Stream}, []string{p.Sink.Topic}), spooled)
 		}
 	}
-
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan struct{})
-	if demo && f.rate > 0 {
-		gen, err := newLoadGenerator(brokers, emu.URL(), f.rate, logger.With("component", "loadgen"))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "  load generator: %d msg/s each way, 1 in %d a poison message (goes to seabridge.dlq)\n\n", f.rate, poisonEvery)
-		go func() { defer close(done); gen.run(runCtx) }()
-		go reportProgress(runCtx, stdout, f.progress, a, gen)
-	} else {
-		close(done)
-		go reportProgress(runCtx, stdout, f.progress, a, nil)
-	}
-	err = a.Run(ctx)
-	cancel()
-	<-done
-	return err
 }
 
 // devLoadConfig returns the embedded demo config, or the user's, pointed at the embedded
-// servers. demo reports whether it is the embedded one.
+// servers. demo reports whether it is the embedded one. The user's config gets the emulator's
+// credentials on its default stream-sea connection where it sets none.
 func devLoadConfig(f devFlags, broker, streamseaURL string) (*config.Config, bool, error) {
 	env := append(configEnviron(),
 		"BRIDGE_KAFKA__DEFAULT__BROKERS="+broker,
@@ -171,7 +234,11 @@ func devLoadConfig(f devFlags, broker, streamseaURL string) (*config.Config, boo
 		}
 		return cfg, true, nil
 	}
-	cfg, err := config.Load(f.config, env)
+	creds, err := devCredentialEnv(f.config, env)
+	if err != nil {
+		return nil, false, err
+	}
+	cfg, err := config.Load(f.config, append(env, creds...))
 	if err != nil {
 		return nil, false, usageError{fmt.Errorf("config: %w", err)}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -99,35 +100,41 @@ func (g *loadGenerator) produceAlarms(ctx context.Context, n int) error {
 	return g.writer.WriteMessages(ctx, msgs...)
 }
 
-// reportProgress prints one line per interval: what each pipeline read, wrote and
-// dead-lettered, with the rate since the previous line.
+// reportProgress prints, every interval, what the load generator sent (when there is one) and
+// one line per pipeline with every outcome of what it read: written (with the rate since the
+// previous line), filtered, dead-lettered, dropped, nacked, received and never handed over
+// (undelivered), and still in flight.
 func reportProgress(ctx context.Context, out io.Writer, every time.Duration, a *bridge.App, gen *loadGenerator) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var prev []uint64
+	prev := map[string]uint64{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		line := time.Now().Format("15:04:05")
+		now := time.Now().Format("15:04:05")
+		var b strings.Builder
 		if gen != nil {
-			line += fmt.Sprintf("  sent: %d readings, %d alarms |", gen.readings.Load(), gen.alarms.Load())
+			fmt.Fprintf(&b, "%s  sent: %d readings, %d alarms\n", now, gen.readings.Load(), gen.alarms.Load())
 		}
-		stats := a.Stats()
-		if prev == nil {
-			prev = make([]uint64, len(stats))
+		for _, s := range a.Stats() {
+			fmt.Fprintf(&b, "%s  %s\n", now, progressLine(s, s.Out-min(prev[s.Name], s.Out), every))
+			prev[s.Name] = s.Out
 		}
-		for i, s := range stats {
-			state := "up"
-			if !s.Ready {
-				state = "DOWN"
-			}
-			line += fmt.Sprintf("  %s [%s]: in %d, out %d (%.0f/s), dlq %d", s.Name, state, s.In, s.Out,
-				float64(s.Out-prev[i])/every.Seconds(), s.DeadLettered)
-			prev[i] = s.Out
-		}
-		fmt.Fprintln(out, line)
+		fmt.Fprint(out, b.String())
 	}
+}
+
+// progressLine is one pipeline's part of the progress report; wrote is what it wrote in the
+// last interval.
+func progressLine(s bridge.PipelineStats, wrote uint64, every time.Duration) string {
+	state := "up"
+	if !s.Ready {
+		state = "DOWN"
+	}
+	return fmt.Sprintf("%s [%s]: in %d, out %d (%.0f/s), dlq %d, dropped %d, filtered %d, nacked %d, undelivered %d, in flight %d",
+		s.Name, state, s.In, s.Out, float64(wrote)/every.Seconds(), s.DeadLettered, s.Dropped, s.Filtered,
+		s.Nacked, s.Undelivered, s.InFlight)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -153,22 +154,41 @@ func TestDevShowsBothDirectionsFlowing(t *testing.T) {
 		done <- cmdDev(ctx, []string{"--kafka-port", "0", "--streamsea-port", "0", "--http", "127.0.0.1:0",
 			"--rate", "1000", "--progress", "250ms", "--log-level", "warn"}, &stdout, &stderr)
 	}()
-	line := regexp.MustCompile(`boiler-to-kafka \[up\]: in (\d+), out (\d+) \(\d+/s\), dlq (\d+)\s+alarms-to-streamsea \[up\]: in (\d+), out (\d+) \(\d+/s\), dlq (\d+)`)
+	outcome := func(name string) *regexp.Regexp {
+		return regexp.MustCompile(name + ` \[up\]: in (\d+), out (\d+) \(\d+/s\), dlq (\d+), dropped (\d+), filtered (\d+), nacked (\d+), undelivered (\d+), in flight (\d+)`)
+	}
+	// last returns the out and dlq counts of the last progress line of a pipeline.
+	last := func(re *regexp.Regexp) (out, dlq int) {
+		m := re.FindAllStringSubmatch(stdout.String(), -1)
+		if len(m) == 0 {
+			return 0, 0
+		}
+		out, _ = strconv.Atoi(m[len(m)-1][2])
+		dlq, _ = strconv.Atoi(m[len(m)-1][3])
+		return out, dlq
+	}
+	boiler, alarms := outcome("boiler-to-kafka"), outcome("alarms-to-streamsea")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		m := line.FindAllStringSubmatch(stdout.String(), -1)
-		if len(m) > 0 {
-			last := m[len(m)-1]
-			n := func(i int) int { v, _ := strconv.Atoi(last[i]); return v }
-			// The generator sends one poison message in 500 each way.
-			if n(2) >= 600 && n(3) >= 1 && n(5) >= 600 && n(6) >= 1 {
-				break
-			}
+		bOut, bDLQ := last(boiler)
+		aOut, aDLQ := last(alarms)
+		// The generator sends one poison message in 500 each way.
+		if bOut >= 600 && bDLQ >= 1 && aOut >= 600 && aDLQ >= 1 {
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("dev did not show both directions flowing with dead-lettered poison within 20s\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The load generator starts once the subscription exists: no reading is published to nobody.
+	emuURL := regexp.MustCompile(`stream-sea emulator: +(http://\S+)`).FindStringSubmatch(stdout.String())
+	if emuURL == nil {
+		t.Fatalf("no emulator URL in the banner:\n%s", stdout.String())
+	}
+	if stats := emulatorStreamStats(t, emuURL[1], "boiler_data"); stats.Published == 0 || stats.Unrouted != 0 {
+		t.Errorf("emulator stream boiler_data: published %d, unrouted %d; want every reading routed to the bridge's subscription",
+			stats.Published, stats.Unrouted)
 	}
 	cancel()
 	select {
@@ -179,7 +199,8 @@ func TestDevShowsBothDirectionsFlowing(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("dev did not stop within 15s of cancel")
 	}
-	for _, want := range []string{"kafka (in-process kfake): 127.0.0.1:", "stream-sea emulator:", "load generator:", "(spool "} {
+	for _, want := range []string{"kafka (in-process kfake): 127.0.0.1:", "topics created: boiler.readings, seabridge.dlq, vessel.alarms",
+		"stream-sea emulator:", "load generator:", "(spool ", "every pipeline is ready"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("dev banner lacks %q", want)
 		}
@@ -230,4 +251,25 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// emulatorStreamStats returns the emulator's /emulator/stats entry of stream (in the default jail).
+func emulatorStreamStats(t *testing.T, emuURL, stream string) emulator.StreamStats {
+	t.Helper()
+	resp, err := http.Get(emuURL + "/emulator/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats emulator.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stats.Streams {
+		if s.Stream == stream {
+			return s
+		}
+	}
+	t.Fatalf("the emulator has no stream %q: %+v", stream, stats)
+	return emulator.StreamStats{}
 }
