@@ -199,7 +199,7 @@ func printDevBanner(out io.Writer, cfg *config.Config, a *bridge.App, broker, em
 	fmt.Fprintf(out, "  stream-sea emulator:      %s (client %q, secret %q; stats at /emulator/stats)\n",
 		emuURL, devClientID, devClientSecret)
 	if addr := a.HTTPAddr(); addr != "" {
-		fmt.Fprintf(out, "  metrics and health:       http://%s/metrics /livez /readyz\n", addr)
+		fmt.Fprintf(out, "  metrics and health:       http://%s/metrics /livez /readyz /pipelines\n", addr)
 	}
 	for _, p := range cfg.Pipelines {
 		if p.Enabled {

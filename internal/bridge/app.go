@@ -43,7 +43,7 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	if err != nil {
 		return nil, err
 	}
-	lag, err := w.lagCollectors(reg)
+	lag, err := w.lagCollectors(reg, pipes)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,12 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 				return false, "source or sink not connected, the stream-sea websocket down, or the Kafka consumer group not joined (see the logs, seabridge_pipeline_up, seabridge_streamsea_ws_connected and seabridge_kafka_group_join_errors_total)"
 			}})
 		}
-		if a.http, err = observe.NewServer(observe.ServerOptions{Listen: cfg.HTTP.Listen, Gatherer: reg, Checks: checks}, logger); err != nil {
+		opts := observe.ServerOptions{
+			Listen: cfg.HTTP.Listen, Gatherer: reg, Pprof: cfg.HTTP.Pprof,
+			Checks: func() []observe.ReadinessCheck { return checks },
+			Routes: a.pipelineRoutes(),
+		}
+		if a.http, err = observe.NewServer(opts, logger); err != nil {
 			return nil, err
 		}
 	}

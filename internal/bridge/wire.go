@@ -49,6 +49,10 @@ type builtPipeline struct {
 	// redelivery says where messages given up on are read again ("" when they are lost): a
 	// Kafka source reads again from the last commit, a spool hands them out at the next start.
 	redelivery string
+	// describe is the part of its status that follows from the config.
+	describe PipelineStatus
+	// lag is the collector of its consumer-group lag (Kafka sources), else nil.
+	lag *observe.LagCollector
 }
 
 // wiring turns a validated config into components: the one place that knows both the config
@@ -133,7 +137,7 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 	if !m.Identity() {
 		opts.Mapper = m
 	}
-	bp := &builtPipeline{name: p.Name}
+	bp := &builtPipeline{name: p.Name, describe: describe(w.cfg, p)}
 	switch {
 	case p.Source.Type == config.EndpointKafka:
 		bp.redelivery = "they are read again from the last committed offset"
@@ -315,7 +319,7 @@ func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) {
 // source.lag_interval that Kafka-source pipelines use, each asking the pipelines' sources which
 // partitions they own. They are registered with reg together, as observe.LagCollectors.
 // pipelines must have run first.
-func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollector, error) {
+func (w *wiring) lagCollectors(reg prometheus.Registerer, pipes []*builtPipeline) ([]*observe.LagCollector, error) {
 	type scrape struct {
 		connection string
 		interval   time.Duration
@@ -340,8 +344,16 @@ func (w *wiring) lagCollectors(reg prometheus.Registerer) ([]*observe.LagCollect
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: key.interval, Groups: groups[key]},
-			w.log.With("kafka", key.connection)))
+		c := observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: key.interval, Groups: groups[key]},
+			w.log.With("kafka", key.connection))
+		for _, g := range groups[key] {
+			for _, p := range pipes {
+				if p.name == g.Pipeline {
+					p.lag = c
+				}
+			}
+		}
+		out = append(out, c)
 	}
 	if len(out) > 0 && reg != nil {
 		reg.MustRegister(out)

@@ -26,9 +26,11 @@ type Bridge struct {
 	LogFormat       string        `koanf:"log_format" enum:"text,json"`
 }
 
-// HTTP configures the observability server. An empty Listen disables it.
+// HTTP configures the observability server. An empty Listen disables it. Pprof serves the Go
+// runtime profiles under /debug/pprof/.
 type HTTP struct {
 	Listen string `koanf:"listen"`
+	Pprof  bool   `koanf:"pprof"`
 }
 
 // TLS configures a client TLS connection. File paths are absolute after Load.

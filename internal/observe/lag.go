@@ -210,6 +210,20 @@ func (c *LagCollector) owned(lags map[groupPartition]int64, sums map[groupTopic]
 	}
 }
 
+// Lag returns the consumer-group lag of pipeline's group, summed over its partitions, at the
+// last successful scrape; false before one or for a pipeline it does not scrape. Safe for
+// concurrent use.
+func (c *LagCollector) Lag(pipeline string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parts, ok := c.state[pipeline]
+	var sum int64
+	for _, p := range parts {
+		sum += p.lag()
+	}
+	return sum, ok
+}
+
 // Run scrapes at once and then every Interval until ctx is done, and then returns nil. Scrape
 // failures are logged and counted, never returned; an error means invalid connection settings.
 func (c *LagCollector) Run(ctx context.Context) error {

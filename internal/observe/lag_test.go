@@ -89,7 +89,16 @@ func TestLagCollectorValues(t *testing.T) {
 
 	c := NewLagCollector(LagOptions{Conn: conn, Groups: []GroupTopics{{Pipeline: "p", GroupID: "g", Topics: []string{"in", "gone"}}}},
 		lagTestLogger())
+	if _, ok := c.Lag("p"); ok {
+		t.Fatal("Lag before the first scrape reports a value")
+	}
 	c.scrapeAll(context.Background(), client)
+	if lag, ok := c.Lag("p"); !ok || lag != 7 {
+		t.Fatalf("Lag(p) = %d, %v; want 7 (3+3+1), true", lag, ok)
+	}
+	if _, ok := c.Lag("other"); ok {
+		t.Fatal("Lag of a pipeline the collector does not scrape reports a value")
+	}
 	want := `
 # HELP seabridge_kafka_committed_offset Offset committed by the pipeline's consumer group (absent before the first commit).
 # TYPE seabridge_kafka_committed_offset gauge

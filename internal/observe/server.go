@@ -1,5 +1,6 @@
 // Package observe exposes the bridge to operators: the Prometheus registry, the HTTP server
-// with /metrics, /livez and /readyz, and the consumer-group lag collector.
+// with /metrics, /livez, /readyz, the routes its owner adds (/pipelines) and, when enabled,
+// /debug/pprof/, and the consumer-group lag collector.
 //
 // The server runs until its context is cancelled; it holds no pipeline state itself and asks
 // the ReadinessChecks it was given on every /readyz request.
@@ -13,8 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,7 +53,19 @@ type ReadinessCheck struct {
 type ServerOptions struct {
 	Listen   string // host:port; ":0" picks a free port
 	Gatherer prometheus.Gatherer
-	Checks   []ReadinessCheck
+	// Checks returns the readiness checks, asked on every /readyz request: the set may change
+	// while the server runs. Nil: none (always ready).
+	Checks func() []ReadinessCheck
+	Routes []Route // further endpoints, listed on the index page
+	// Pprof serves the Go runtime profiles (net/http/pprof) under /debug/pprof/.
+	Pprof bool
+}
+
+// Route is one further endpoint of the server.
+type Route struct {
+	Pattern string // a net/http ServeMux pattern, e.g. "GET /pipelines/{name}"
+	Handler http.Handler
+	Doc     string // one line for the index page; "" leaves the route off it
 }
 
 // Server serves /metrics, /livez and /readyz.
@@ -78,6 +93,17 @@ func NewServer(opts ServerOptions, logger *slog.Logger) (*Server, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	for _, r := range opts.Routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	if opts.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /{$}", s.index)
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
@@ -90,7 +116,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.server.Serve(s.ln) }()
-	s.log.Info("http server listening", "addr", s.Addr(), "endpoints", "/metrics /livez /readyz")
+	s.log.Info("http server listening", "addr", s.Addr(), "endpoints", strings.Join(s.endpoints(), " "))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
@@ -116,9 +142,13 @@ type checkResult struct {
 // readyz answers 200 when every check is ready and 503 otherwise, with a JSON body listing
 // each check; "?verbose" is accepted for familiarity and changes nothing.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
-	results := make([]checkResult, 0, len(s.opts.Checks))
+	var checks []ReadinessCheck
+	if s.opts.Checks != nil {
+		checks = s.opts.Checks()
+	}
+	results := make([]checkResult, 0, len(checks))
 	ready := true
-	for _, c := range s.opts.Checks {
+	for _, c := range checks {
 		ok, why := c.Ready()
 		results = append(results, checkResult{Name: c.Name, Ready: ok, Reason: why})
 		ready = ready && ok
@@ -134,7 +164,43 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	}{ready, results})
 }
 
+// endpoints lists the paths served, for the start-up log line.
+func (s *Server) endpoints() []string {
+	out := []string{"/metrics", "/livez", "/readyz"}
+	for _, r := range s.opts.Routes {
+		if r.Doc != "" {
+			out = append(out, routePath(r.Pattern))
+		}
+	}
+	if s.opts.Pprof {
+		out = append(out, "/debug/pprof/")
+	}
+	return out
+}
+
+// routePath is the path of a ServeMux pattern: "GET /pipelines" -> "/pipelines".
+func routePath(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
+}
+
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("seabridge\n/metrics  Prometheus metrics\n/livez    liveness (200 while the process serves)\n/readyz   readiness (200 when every pipeline is connected; JSON detail)\n"))
+	var b strings.Builder
+	b.WriteString("seabridge\n")
+	row := func(path, doc string) { fmt.Fprintf(&b, "%-22s %s\n", path, doc) }
+	row("/metrics", "Prometheus metrics")
+	row("/livez", "liveness (200 while the process serves)")
+	row("/readyz", "readiness (200 when every pipeline is connected; JSON detail)")
+	for _, r := range s.opts.Routes {
+		if r.Doc != "" {
+			row(routePath(r.Pattern), r.Doc)
+		}
+	}
+	if s.opts.Pprof {
+		row("/debug/pprof/", "Go runtime profiles (http.pprof = true)")
+	}
+	_, _ = w.Write([]byte(b.String()))
 }

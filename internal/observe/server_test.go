@@ -18,12 +18,17 @@ func TestServerEndpoints(t *testing.T) {
 	srv, err := NewServer(ServerOptions{
 		Listen:   "127.0.0.1:0",
 		Gatherer: reg,
-		Checks: []ReadinessCheck{{Name: "pipeline/boiler", Ready: func() (bool, string) {
-			if ready.Load() {
-				return true, ""
-			}
-			return false, "source not connected"
-		}}},
+		Checks: func() []ReadinessCheck {
+			return []ReadinessCheck{{Name: "pipeline/boiler", Ready: func() (bool, string) {
+				if ready.Load() {
+					return true, ""
+				}
+				return false, "source not connected"
+			}}}
+		},
+		Routes: []Route{{Pattern: "GET /hello", Doc: "a greeting", Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte("hi\n"))
+		})}},
 	}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +68,15 @@ func TestServerEndpoints(t *testing.T) {
 	if code, _ := get("/nope"); code != 404 {
 		t.Fatalf("unknown path = %d, want 404", code)
 	}
+	if code, body := get("/hello"); code != 200 || body != "hi\n" {
+		t.Fatalf("an added route = %d %q", code, body)
+	}
+	if code, body := get("/"); code != 200 || !strings.Contains(body, "/hello") || !strings.Contains(body, "a greeting") || strings.Contains(body, "pprof") {
+		t.Fatalf("index = %d %q, want the added route listed and no pprof", code, body)
+	}
+	if code, _ := get("/debug/pprof/"); code != 404 {
+		t.Fatalf("/debug/pprof/ without Pprof = %d, want 404", code)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -83,5 +97,35 @@ func TestServerReportsPortInUse(t *testing.T) {
 	if _, err := NewServer(ServerOptions{Listen: a.Addr(), Gatherer: NewRegistry("x")}, slog.New(slog.DiscardHandler)); err == nil ||
 		!strings.Contains(err.Error(), "listen on") {
 		t.Fatalf("second server on the same port: err = %v", err)
+	}
+}
+
+func TestServerPprofWhenEnabled(t *testing.T) {
+	srv, err := NewServer(ServerOptions{Listen: "127.0.0.1:0", Gatherer: NewRegistry("x"), Pprof: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for path, want := range map[string]string{
+		"/debug/pprof/":                  "goroutine",
+		"/debug/pprof/goroutine?debug=1": "goroutine profile:",
+		"/debug/pprof/cmdline":           "",
+		"/":                              "/debug/pprof/",
+	} {
+		resp, err := http.Get("http://" + srv.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d, want 200 with %q:\n%.300s", path, resp.StatusCode, want, body)
+		}
 	}
 }

@@ -90,7 +90,7 @@ func (f *flow) settled(n int) {
 }
 
 func (f *flow) ackFailed(err error) {
-	f.r.countError(stageSource)
+	f.r.countError(stageSource, err)
 	f.r.log.Warn("source failed to record an ack", "err", err)
 }
 

@@ -103,7 +103,7 @@ func (rd *reader) drain(ctx context.Context) {
 			rd.flush() // linger expired: the source may hold back more until these are acked
 		default:
 			if !errors.Is(err, ErrDrained) && ctx.Err() == nil {
-				rd.r.countError(stageSource)
+				rd.r.countError(stageSource, err)
 				rd.r.log.Warn("reading what the source received stopped early", "err", err)
 			}
 			return
@@ -128,9 +128,11 @@ func (rd *reader) recover(ctx context.Context, err error, bo *backoff.Backoff) e
 	case errors.Is(err, ErrFatal):
 		return fmt.Errorf("read: %w", err)
 	default:
-		r.countError(stageSource)
+		r.countError(stageSource, err)
 		r.countRetry()
 		r.log.Warn("read failed, retrying", "attempt", bo.Attempt()+1, "err", err)
+		r.retrying.Add(1)
+		defer r.retrying.Add(-1)
 		return bo.Wait(ctx)
 	}
 }
@@ -147,10 +149,10 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 	outs, err := mapper.Map(ctx, msg)
 	switch {
 	case err != nil && rd.stopsAtPoison:
-		rd.r.countError(stageMap)
+		rd.r.countError(stageMap, err)
 		rd.stopAt(msg, ack, err)
 	case err != nil:
-		rd.r.countError(stageMap)
+		rd.r.countError(stageMap, err)
 		rec := newAckRecord(ack, 1)
 		rd.startBatch(ctx, lane)
 		rd.cur[lane].sources++

@@ -27,6 +27,11 @@ type Runner struct {
 	ready    atomic.Bool
 	// sourceReady is sourceUp, for the readiness of a DurableSource.
 	sourceReady atomic.Bool
+
+	status runnerStatus
+	// retrying counts the retry loops (connect, read, write, dead-letter write) that are
+	// between a failure and the next success.
+	retrying atomic.Int32
 }
 
 // NewRunner checks opts, applies defaults and returns a Runner ready to Run. Errors wrap
@@ -94,10 +99,19 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	r.m.running.Set(1)
 	defer r.m.running.Set(0)
-	err := errors.Join(r.run(ctx), r.close(ctx))
+	r.status.phase.Store(phaseRunning)
+	stop := context.AfterFunc(ctx, func() { r.status.phase.CompareAndSwap(phaseRunning, phaseStopping) })
+	defer stop()
+	runErr := r.run(ctx)
+	if runErr != nil {
+		r.status.note(runErr)
+		r.status.failed.Store(stoppedByItself(ctx, runErr))
+	}
+	err := errors.Join(runErr, r.close(ctx))
 	if n := r.undelivered(); n > 0 {
 		err = errors.Join(err, fmt.Errorf("%d message(s) %w", n, ErrUndelivered))
 	}
+	r.status.phase.Store(phaseDone)
 	if err != nil {
 		return fmt.Errorf("pipeline %q: %w", r.opts.Name, err)
 	}
@@ -188,6 +202,7 @@ func (r *Runner) pump(ctx context.Context) error {
 // connect calls connectFn until it succeeds, fails with ErrFatal, or ctx is done (ctx.Err()).
 func (r *Runner) connect(ctx context.Context, side string, connectFn func(context.Context) error) error {
 	bo := backoff.New(r.opts.Retry)
+	failing := false
 	for {
 		err := connectFn(ctx)
 		if err == nil {
@@ -200,7 +215,12 @@ func (r *Runner) connect(ctx context.Context, side string, connectFn func(contex
 		if errors.Is(err, ErrFatal) {
 			return fmt.Errorf("connect %s: %w", side, err)
 		}
-		r.countError(side)
+		if !failing {
+			failing = true
+			r.retrying.Add(1)
+			defer r.retrying.Add(-1)
+		}
+		r.countError(side, err)
 		r.countRetry()
 		r.log.Warn("connect failed, retrying", "side", side, "attempt", bo.Attempt()+1, "err", err)
 		if err := waitRetry(ctx, bo, err); err != nil {
@@ -212,7 +232,7 @@ func (r *Runner) connect(ctx context.Context, side string, connectFn func(contex
 // reconnect records a lost connection on side and connects again.
 func (r *Runner) reconnect(ctx context.Context, side string, connectFn func(context.Context) error, cause error) error {
 	r.setUp(side, false)
-	r.countError(side)
+	r.countError(side, cause)
 	r.c.reconnects.Add(1)
 	if side == sideSource {
 		r.m.reconnectSource.Inc()
@@ -258,6 +278,9 @@ func (r *Runner) setUp(side string, up bool) {
 	}
 	ready := r.sourceUp && r.sinkUp
 	r.ready.Store(ready)
+	if ready {
+		r.status.everReady.Store(true)
+	}
 	r.sourceReady.Store(r.sourceUp)
 	if ready {
 		r.m.up.Set(1)
@@ -266,8 +289,10 @@ func (r *Runner) setUp(side string, up bool) {
 	}
 }
 
-func (r *Runner) countError(stage string) {
+// countError counts err, an error of stage, and records it as the runner's last error.
+func (r *Runner) countError(stage string, err error) {
 	r.c.errors.Add(1)
+	r.status.note(fmt.Errorf("%s: %w", stage, err))
 	switch stage {
 	case stageSource:
 		r.m.errSource.Inc()

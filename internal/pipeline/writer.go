@@ -74,6 +74,7 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 	r := f.r
 	bo := backoff.New(r.opts.Retry)
 	reconnected := false
+	failing := false // counted in r.retrying until the batch is written or given up
 	for {
 		gen := f.sinkGen.Load()
 		start := time.Now()
@@ -105,7 +106,12 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 				return err
 			}
 		default:
-			r.countError(stageSink)
+			if !failing {
+				failing = true
+				r.retrying.Add(1)
+				defer r.retrying.Add(-1)
+			}
+			r.countError(stageSink, err)
 			r.log.Warn("write failed, retrying the same batch", "attempt", bo.Attempt()+1,
 				"messages", len(msgs), "err", err)
 			if err := waitRetry(ctx, bo, err); err != nil {
@@ -243,6 +249,7 @@ func (f *flow) routePoison(ctx context.Context) error {
 func (f *flow) deadLetter(ctx context.Context) error {
 	r := f.r
 	bo := backoff.New(r.opts.Retry)
+	failing := false
 	for {
 		err := r.opts.DeadLetter.DeadLetter(ctx, f.dlMsgs, f.dlReasons)
 		var refused *PoisonError
@@ -256,7 +263,12 @@ func (f *flow) deadLetter(ctx context.Context) error {
 		case errors.Is(err, ErrFatal):
 			return fmt.Errorf("dead-letter: %w", err)
 		}
-		r.countError(stageDeadLetter)
+		if !failing {
+			failing = true
+			r.retrying.Add(1)
+			defer r.retrying.Add(-1)
+		}
+		r.countError(stageDeadLetter, err)
 		r.countRetry()
 		r.log.Warn("dead-lettering failed, retrying", "attempt", bo.Attempt()+1,
 			"messages", len(f.dlMsgs), "err", err)
