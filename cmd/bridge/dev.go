@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	_ "embed"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,6 +38,10 @@ dead-letter topics) is created first, with 3 partitions, and listed. A default s
 connection without client_id or client_secret gets the emulator's ("bridge", "bridge-secret");
 the emulator also accepts the config's own client ids and secrets. Stops on SIGINT/SIGTERM.
 
+'bridge tail' and 'bridge send' see and feed the messages; they find these servers by
+themselves (dev records its addresses in the user cache directory while it runs), also when a
+default port was taken and dev listens on another one.
+
 The demo's stream-sea -> Kafka pipeline spools what it receives on disk ([pipelines.spool]),
 under --spool-dir; by default a temporary directory, removed at exit.
 
@@ -50,15 +55,18 @@ type devFlags struct {
 	progress      time.Duration
 	logLevel      string
 	spoolDir      string
+	// explicit names the address flags given on the command line: only defaults give way
+	// to a free port when they are taken.
+	explicit map[string]bool
 }
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev", "[flags]", devHelp, stderr)
 	var f devFlags
 	fs.StringVar(&f.config, "config", "", "run this config's pipelines instead of the demo ones")
-	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker on 127.0.0.1 (0: any free port)")
-	fs.IntVar(&f.streamseaPort, "streamsea-port", 3104, "port of the stream-sea emulator on 127.0.0.1 (0: any free port)")
-	fs.StringVar(&f.http, "http", "127.0.0.1:9464", "metrics and health address")
+	fs.IntVar(&f.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker on 127.0.0.1 (0: any free port; the default gives way to a free port when taken)")
+	fs.IntVar(&f.streamseaPort, "streamsea-port", 3104, "port of the stream-sea emulator on 127.0.0.1 (0: any free port; the default gives way to a free port when taken)")
+	fs.StringVar(&f.http, "http", "127.0.0.1:9464", "metrics and health address (the default gives way to a free port when taken)")
 	fs.IntVar(&f.rate, "rate", 200, "messages per second the load generator sends each way (0: off)")
 	fs.DurationVar(&f.progress, "progress", 5*time.Second, "interval of the progress line")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -66,6 +74,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	f.explicit = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.explicit[fl.Name] = true })
 	logger, err := newLogger(stderr, "text", f.logLevel)
 	if err != nil {
 		return err
@@ -74,6 +84,19 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logger) error {
+	var notes []string
+	if !f.explicit["kafka-port"] && !portFree(f.kafkaPort) {
+		notes = append(notes, fmt.Sprintf("port %d is in use: the embedded broker took a free one", f.kafkaPort))
+		f.kafkaPort = 0
+	}
+	if !f.explicit["streamsea-port"] && !portFree(f.streamseaPort) {
+		notes = append(notes, fmt.Sprintf("port %d is in use: the emulator took a free one", f.streamseaPort))
+		f.streamseaPort = 0
+	}
+	if _, port, err := net.SplitHostPort(f.http); err == nil && !f.explicit["http"] && !addrFree(f.http) {
+		notes = append(notes, fmt.Sprintf("port %s is in use: the metrics server took a free one", port))
+		f.http = "127.0.0.1:0"
+	}
 	broker, err := kfake.NewCluster(
 		kfake.NumBrokers(1),
 		kfake.Ports(f.kafkaPort),
@@ -126,7 +149,11 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	if err != nil {
 		return usageError{err}
 	}
+	defer writeDevState(devState{PID: os.Getpid(), Kafka: brokers[0], Streamsea: emu.URL()})()
 	printDevBanner(stdout, cfg, a, brokers[0], emu.URL(), topics)
+	for _, n := range notes {
+		fmt.Fprintf(stdout, "  note: %s ('bridge tail' and 'bridge send' find it)\n", n)
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -154,6 +181,20 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	cancel()
 	<-done
 	return err
+}
+
+// portFree reports whether 127.0.0.1:port can be listened on now (port 0 always can).
+func portFree(port int) bool {
+	return port == 0 || addrFree(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+func addrFree(addr string) bool {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
 
 // devStreamseaAddr is the emulator's address: 127.0.0.1:port, or with port 0 a port that was

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -24,6 +25,8 @@ Commands:
   run        run the pipelines of a config file until SIGINT/SIGTERM
   validate   check a config file (and with --connect, the servers it names)
   dev        run demo pipelines against an embedded Kafka broker and stream-sea emulator
+  tail       print the messages reaching a Kafka topic or a stream-sea stream
+  send       send JSON lines to a Kafka topic or a stream-sea stream
   emulator   serve an in-memory stream-sea 4.x server for local development and tests
   bench      measure throughput, latency, CPU and memory against the raw limits
   probe      exit 0 when an HTTP health endpoint answers 2xx (for container healthchecks)
@@ -34,12 +37,15 @@ Config: see config.example.toml; environment variables BRIDGE_<SECTION>__<KEY> o
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run dispatches a subcommand and returns the process exit code: 0 success, 1 runtime
-// failure, 2 usage or configuration error.
-func run(args []string, stdout, stderr io.Writer) int {
+// failure, 2 usage or configuration error. stdin is what `bridge send` reads (nil: nothing).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -54,6 +60,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdValidate(ctx, args[1:], stdout, stderr)
 	case "dev":
 		err = cmdDev(ctx, args[1:], stdout, stderr)
+	case "tail":
+		err = cmdTail(ctx, args[1:], stdout, stderr)
+	case "send":
+		err = cmdSend(ctx, args[1:], stdin, stderr)
 	case "emulator":
 		err = cmdEmulator(ctx, args[1:], stderr)
 	case "probe":

@@ -29,7 +29,10 @@ func TestCommandLine(t *testing.T) {
 		code     int
 		contains []string // in stdout+stderr
 	}{
-		{"no args", nil, 2, []string{"Usage:", "run", "validate", "dev", "emulator"}},
+		{"no args", nil, 2, []string{"Usage:", "run", "validate", "dev", "tail", "send", "emulator"}},
+		{"tail help", []string{"tail", "--help"}, 0, []string{"Usage: bridge tail kafka TOPIC | streamsea STREAM", "-from-beginning", "-group", "-n", "-format", "-config", "-connection"}},
+		{"send help", []string{"send", "--help"}, 0, []string{"Usage: bridge send kafka TOPIC | streamsea STREAM", "-file", "-key", "-header", "-records", "-config"}},
+		{"validate help", []string{"validate", "--help"}, 0, []string{"Usage: bridge validate", "-connect"}},
 		{"help", []string{"help"}, 0, []string{"Commands:"}},
 		{"version", []string{"version"}, 0, []string{"seabridge dev"}},
 		{"unknown", []string{"frobnicate"}, 2, []string{`unknown command "frobnicate"`}},
@@ -53,7 +56,7 @@ func TestCommandLine(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(c.args, &stdout, &stderr)
+			code := run(c.args, nil, &stdout, &stderr)
 			out := stdout.String() + stderr.String()
 			if code != c.code {
 				t.Errorf("exit code = %d, want %d; output:\n%s", code, c.code, out)
@@ -105,7 +108,7 @@ func TestEmulatorCommandServesAndStops(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/emulator/healthz", port)
 	defer func() {
 		var out bytes.Buffer
-		if code := run([]string{"probe", "--url", url}, &out, &out); code != 1 {
+		if code := run([]string{"probe", "--url", url}, nil, &out, &out); code != 1 {
 			t.Errorf("probe of a stopped emulator: exit %d, want 1: %s", code, out.String())
 		}
 	}()
@@ -125,7 +128,7 @@ func TestEmulatorCommandServesAndStops(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var probeOut bytes.Buffer
-	if code := run([]string{"probe", "--url", url}, &probeOut, &probeOut); code != 0 || !strings.Contains(probeOut.String(), "200 OK") {
+	if code := run([]string{"probe", "--url", url}, nil, &probeOut, &probeOut); code != 0 || !strings.Contains(probeOut.String(), "200 OK") {
 		t.Fatalf("probe of a serving emulator: exit %d: %s", code, probeOut.String())
 	}
 	cancel()
@@ -224,7 +227,7 @@ func TestValidateConnect(t *testing.T) {
 		return p
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"validate", "--connect", "--config", write("good.toml", emulatortest.ClientSecret, "boiler.raw")}, &stdout, &stderr); code != 0 {
+	if code := run([]string{"validate", "--connect", "--config", write("good.toml", emulatortest.ClientSecret, "boiler.raw")}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("good config: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	for _, want := range []string{`ok    kafka["default"]`, `ok    streamsea["default"]`, `stream "alarms": server version none, configured 1`} {
@@ -234,7 +237,7 @@ func TestValidateConnect(t *testing.T) {
 	}
 	stdout.Reset()
 	stderr.Reset()
-	if code := run([]string{"validate", "--connect", "--timeout", "5s", "--config", write("bad.toml", "wrong-secret", "no.such.topic")}, &stdout, &stderr); code != 1 {
+	if code := run([]string{"validate", "--connect", "--timeout", "5s", "--config", write("bad.toml", "wrong-secret", "no.such.topic")}, nil, &stdout, &stderr); code != 1 {
 		t.Fatalf("bad config: exit %d, want 1\n%s%s", code, stdout.String(), stderr.String())
 	}
 	for _, want := range []string{`FAIL  kafka["default"]`, "no.such.topic", `FAIL  streamsea["default"]`, "2 check(s) failed"} {

@@ -42,7 +42,7 @@ func TestURLCredentialsAreNeverEchoed(t *testing.T) {
 				t.Setenv("BRIDGE_STREAMSEA__DEFAULT__URL", c.env)
 			}
 			var stdout, stderr bytes.Buffer
-			code := run(c.args, &stdout, &stderr)
+			code := run(c.args, nil, &stdout, &stderr)
 			out := stdout.String() + stderr.String()
 			if code != 2 {
 				t.Errorf("exit code %d, want 2:\n%s", code, out)

@@ -29,7 +29,7 @@ func TestValidateConnectNamesEveryMissingTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"validate", "--connect", "--config", path}, &stdout, &stderr)
+	code := run([]string{"validate", "--connect", "--config", path}, nil, &stdout, &stderr)
 	if code != 1 {
 		t.Errorf("exit code %d, want 1", code)
 	}

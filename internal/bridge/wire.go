@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -174,31 +173,13 @@ func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeli
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	tlsCfg, err := tlsConfig(c.TLS)
-	if err != nil {
-		return nil, fmt.Errorf("source: stream-sea connection %q: %w", p.Source.Connection, err)
-	}
 	subs := make([]streamsea.Subscription, len(p.Source.Streams))
 	for i, s := range p.Source.Streams {
 		subs[i] = streamsea.Subscription{Stream: s, GroupID: p.Source.GroupID}
 	}
-	opts := streamsea.SubscriberOptions{
-		URL: c.URL, ClientID: c.ClientID, ClientSecret: c.ClientSecret.Value(),
-		Subscriptions: subs, TLS: tlsCfg, DeadAfter: c.DeadAfter, MaxFrameBytes: int64(c.MaxFrameBytes),
-		Backoff:     backoff.Policy{Initial: c.ReconnectInitial, Max: c.ReconnectMax},
-		DialTimeout: c.RequestTimeout,
-	}
-	switch {
-	case c.JWTPrivateKey != "":
-		signer, err := streamsea.NewJWTSigner([]byte(c.JWTPrivateKey.Value()),
-			streamsea.JWTOptions{TTL: c.JWTTTL, MustFanout: c.JWTMustFanout})
-		if err != nil {
-			return nil, fmt.Errorf("source: stream-sea connection %q: %w", p.Source.Connection, err)
-		}
-		opts.JWT = signer.Token
-	case c.JWT != "":
-		jwt := c.JWT.Value()
-		opts.JWT = func(context.Context) (string, error) { return jwt, nil }
+	opts, err := StreamseaSubscriber(w.cfg, p.Source.Connection, subs)
+	if err != nil {
+		return nil, fmt.Errorf("source: %w", err)
 	}
 	src, err := source.NewStreamSea(source.StreamSeaOptions{
 		Pipeline: p.Name, Subscriber: opts, MaxInFlight: p.Source.MaxInFlight,
@@ -273,20 +254,9 @@ func (w *wiring) restClient(name string) (*streamsea.Client, error) {
 	if c, ok := w.rest[name]; ok {
 		return c, nil
 	}
-	c, err := w.streamseaConn(name)
+	client, err := StreamseaClient(w.cfg, name, w.version)
 	if err != nil {
 		return nil, err
-	}
-	tlsCfg, err := tlsConfig(c.TLS)
-	if err != nil {
-		return nil, fmt.Errorf("stream-sea connection %q: %w", name, err)
-	}
-	client, err := streamsea.NewClient(streamsea.ClientOptions{
-		BaseURL: c.URL, ClientID: c.ClientID, ClientSecret: c.ClientSecret.Value(), Gzip: c.Gzip,
-		Timeout: c.RequestTimeout, TLS: tlsCfg, UserAgent: "seabridge/" + w.version,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stream-sea connection %q: %w", name, err)
 	}
 	w.rest[name] = client
 	return client, nil
@@ -300,20 +270,7 @@ func (w *wiring) streamseaConn(name string) (config.StreamseaConnection, error) 
 	return c, nil
 }
 
-func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) {
-	c, ok := w.cfg.Kafka[name]
-	if !ok {
-		return kafkautil.Conn{}, fmt.Errorf("no kafka connection %q", name)
-	}
-	tlsCfg, err := tlsConfig(c.TLS)
-	if err != nil {
-		return kafkautil.Conn{}, fmt.Errorf("kafka connection %q: %w", name, err)
-	}
-	return kafkautil.Conn{
-		Brokers: c.Brokers, ClientID: c.ClientID, TLS: tlsCfg, DialTimeout: c.DialTimeout,
-		SASL: kafkautil.SASL{Mechanism: c.SASL.Mechanism, Username: c.SASL.Username, Password: c.SASL.Password.Value()},
-	}, nil
-}
+func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) { return KafkaConn(w.cfg, name) }
 
 // lagCollectors returns one consumer-group lag collector per Kafka connection and
 // source.lag_interval that Kafka-source pipelines use, each asking the pipelines' sources which

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -89,6 +90,8 @@ type Options struct {
 	Args []string // the bridge's arguments, e.g. {"run", "--config", path}
 	Env  []string // KEY=VALUE added to a minimal environment (PATH, HOME, TMPDIR); nil adds none
 	Dir  string   // working directory; default a fresh t.TempDir()
+	// Stdin is the process's standard input; nil: none (reads see end of file).
+	Stdin io.Reader
 }
 
 // Proc is a started bridge process.
@@ -114,6 +117,7 @@ func Start(t testing.TB, opts Options) *Proc {
 	cmd := exec.Command(bin, opts.Args...)
 	cmd.Dir = dir
 	cmd.Env = append(baseEnv(), opts.Env...)
+	cmd.Stdin = opts.Stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Proc{t: t, cmd: cmd, done: make(chan struct{}), code: -1}
 	cmd.Stdout = &p.stdout
