@@ -22,7 +22,8 @@ Throughput at saturation, in --rounds interleaved rounds (median and spread):
     (PublishBatch of --batch, --in-flight at once), bridge-kafka-to-streamsea (schema
     ensured, validate and gzip on);
   stream-sea -> Kafka: raw-websocket-reader (bare websocket reader), raw-kafka-producer (bare
-    kafka-go Writer with the sink's defaults), bridge-streamsea-to-kafka.
+    kafka-go Writer with the sink's defaults), bridge-streamsea-to-kafka, and
+    bridge-streamsea-to-kafka-spool (the same with [pipelines.spool], fsync "interval").
 Then each bridge figure as a ratio to its limits, round by round; end-to-end latency (p50,
 p99, p999) of each direction at each --rates offered load; the RSS of --idle-pipelines idle
 pipelines; and the project's performance targets, met or missed.

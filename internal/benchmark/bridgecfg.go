@@ -43,6 +43,7 @@ type pipelineSpec struct {
 	stream  string // source stream (to Kafka) or target stream (to stream-sea)
 	topic   string // target topic (to Kafka) or source topic (to stream-sea)
 	group   string // Kafka consumer group (to stream-sea only)
+	spool   string // spool directory, fsync = "interval" (to Kafka only; "" without a spool)
 }
 
 // bridgeConfig is the config of one bridge process.
@@ -72,6 +73,9 @@ topic = %s
 [pipelines.dead_letter]
 policy = "stop"
 `, q(p.name), q(p.stream), q(benchGroup), q(p.topic))
+			if p.spool != "" {
+				fmt.Fprintf(&b, "[pipelines.spool]\ndir = %s\nfsync = \"interval\"\n", q(p.spool))
+			}
 			continue
 		}
 		fmt.Fprintf(&b, `

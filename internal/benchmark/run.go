@@ -113,6 +113,7 @@ var ratioPairs = [][2]string{
 	{BridgeKafkaToStreamsea, RawGroupReader},
 	{BridgeStreamseaToKafka, RawWebsocketReader},
 	{BridgeStreamseaToKafka, RawKafkaProducer},
+	{BridgeStreamseaToKafkaSpool, BridgeStreamseaToKafka},
 }
 
 // ratios compares msg/s round by round, for every pair whose both sides ran.

@@ -83,7 +83,7 @@ func TestRunMeasuresEveryScenario(t *testing.T) {
 	if !rep.OK() {
 		t.Fatalf("a scenario failed:\n%s", table.String())
 	}
-	if len(rep.Throughput) != 6 || len(rep.Ratios) != 4 || len(rep.Latency) != 4 || rep.Idle == nil {
+	if len(rep.Throughput) != 7 || len(rep.Ratios) != 5 || len(rep.Latency) != 4 || rep.Idle == nil {
 		t.Fatalf("report lacks scenarios:\n%s", table.String())
 	}
 	for _, tp := range rep.Throughput {

@@ -12,6 +12,7 @@ const (
 	targetKafkaToStreamseaCPU    = 3.0     // CPU-seconds per million messages
 	targetRatioToPublisher       = 0.8     // bridge-kafka-to-streamsea / raw-batched-publisher
 	targetRatioToWebsocketReader = 0.9     // bridge-streamsea-to-kafka / raw-websocket-reader
+	targetRatioSpoolToNoSpool    = 0.8     // bridge-streamsea-to-kafka-spool / bridge-streamsea-to-kafka
 	targetLatencyRate            = 10_000  // msg/s offered
 	targetLatencyP99             = 10 * time.Millisecond
 	targetPeakRSS                = 100 << 20 // bytes, at saturation
@@ -55,6 +56,9 @@ func targets(r *Report) []Target {
 	rw := ratio(BridgeStreamseaToKafka, RawWebsocketReader)
 	add("stream-sea -> Kafka / bare websocket reader", fmt.Sprintf(">= %.2f", targetRatioToWebsocketReader),
 		rw != nil, ratioText(rw), rw != nil && rw.Median >= targetRatioToWebsocketReader)
+	rs := ratio(BridgeStreamseaToKafkaSpool, BridgeStreamseaToKafka)
+	add("stream-sea -> Kafka with a spool / without", fmt.Sprintf(">= %.2f", targetRatioSpoolToNoSpool),
+		rs != nil, ratioText(rs), rs != nil && rs.Median >= targetRatioSpoolToNoSpool)
 	for _, d := range []struct{ scenario, label string }{
 		{LatencyKafkaToStreamsea, "Kafka -> stream-sea"},
 		{LatencyStreamseaToKafka, "stream-sea -> Kafka"},

@@ -20,6 +20,8 @@ const (
 	RawWebsocketReader     = "raw-websocket-reader"
 	RawKafkaProducer       = "raw-kafka-producer"
 	BridgeStreamseaToKafka = "bridge-streamsea-to-kafka"
+	// BridgeStreamseaToKafkaSpool is the same with [pipelines.spool] (fsync = "interval").
+	BridgeStreamseaToKafkaSpool = "bridge-streamsea-to-kafka-spool"
 )
 
 // throughputScenario is one process measured at saturation.
@@ -38,6 +40,7 @@ func throughputScenarios() []throughputScenario {
 		{RawWebsocketReader, StreamseaToKafka, "bare websocket reader (envelope decoded, payload kept raw)", runWebsocketReader},
 		{RawKafkaProducer, StreamseaToKafka, "bare kafka-go Writer with the Kafka sink's defaults, synchronous batches of --batch", runKafkaProducer},
 		{BridgeStreamseaToKafka, StreamseaToKafka, "bridge run: stream-sea -> Kafka topic, defaults", runBridgeStreamseaToKafka},
+		{BridgeStreamseaToKafkaSpool, StreamseaToKafka, "bridge run: stream-sea -> Kafka topic, defaults and a spool (fsync interval)", runBridgeStreamseaToKafkaSpool},
 	}
 }
 
@@ -353,6 +356,22 @@ func runKafkaProducer(ctx context.Context, env *runEnv) Round {
 }
 
 func runBridgeStreamseaToKafka(ctx context.Context, env *runEnv) Round {
+	return runStreamseaToKafkaBridge(ctx, env, "")
+}
+
+// runBridgeStreamseaToKafkaSpool runs the bridge with a spool in a fresh directory.
+func runBridgeStreamseaToKafkaSpool(ctx context.Context, env *runEnv) Round {
+	dir, err := os.MkdirTemp("", "seabridge-bench-spool-")
+	if err != nil {
+		return failed(err)
+	}
+	defer os.RemoveAll(dir)
+	return runStreamseaToKafkaBridge(ctx, env, dir)
+}
+
+// runStreamseaToKafkaBridge measures stream-sea -> Kafka through the bridge, with a spool in
+// spoolDir unless it is "".
+func runStreamseaToKafkaBridge(ctx context.Context, env *runEnv, spoolDir string) Round {
 	o := env.o
 	a, errc := newArrivals(int64(o.Messages), false), make(chan error, 4)
 	ke, err := startKafkaEnd(ctx, env, "to-kafka", a, errc)
@@ -374,7 +393,7 @@ func runBridgeStreamseaToKafka(ctx context.Context, env *runEnv) Round {
 	}
 	defer pub.CloseIdleConnections()
 	b, err := startBridge(o, bridgeConfig{emulatorURL: ss.emu.URL(), brokers: env.k.brokers, pipelines: []pipelineSpec{{
-		name: PipelineStreamseaToKafka, toKafka: true, stream: stream, topic: ke.topic,
+		name: PipelineStreamseaToKafka, toKafka: true, stream: stream, topic: ke.topic, spool: spoolDir,
 	}}})
 	return withProc(b, err, func(startedAt time.Time) Round {
 		if err := b.waitReady(ctx); err != nil {

@@ -151,6 +151,7 @@ func (s *SpooledStreamSea) intake() {
 	msgs := make([]*pipeline.Message, 0, intakeBatch)
 	acks := make([]pipeline.AckFunc, 0, intakeBatch)
 	recs := make([][]byte, 0, intakeBatch)
+	var arena []byte // the encoded batch; recs are slices of it, valid until the next batch
 	for {
 		msg, ack, err := s.inner.Read(ctx)
 		if err != nil {
@@ -167,9 +168,11 @@ func (s *SpooledStreamSea) intake() {
 		}
 		msgs, acks = append(msgs[:0], msg), append(acks[:0], ack)
 		msgs, acks = s.more(msgs, acks)
-		recs = recs[:0]
+		recs, arena = recs[:0], arena[:0]
 		for _, m := range msgs {
-			recs = append(recs, encodeSpooled(m))
+			start := len(arena)
+			arena = appendSpooled(arena, m)
+			recs = append(recs, arena[start:len(arena):len(arena)])
 		}
 		if !s.appendAll(ctx, recs, bo) {
 			return // Close: the messages not appended are undelivered (the inner source counts them)

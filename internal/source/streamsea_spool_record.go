@@ -16,7 +16,11 @@ var errNotSpooled = errors.New("not a spooled stream-sea message")
 
 // encodeSpooled encodes the stream-sea message m for the spool.
 func encodeSpooled(m *pipeline.Message) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(m.Stream)+8+len(m.Value))
+	return appendSpooled(make([]byte, 0, 1+binary.MaxVarintLen64+len(m.Stream)+8+len(m.Value)), m)
+}
+
+// appendSpooled appends the encoding of m to b.
+func appendSpooled(b []byte, m *pipeline.Message) []byte {
 	b = append(b, spooledVersion)
 	b = binary.AppendUvarint(b, uint64(len(m.Stream)))
 	b = append(b, m.Stream...)

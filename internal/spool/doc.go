@@ -24,7 +24,7 @@
 // Append writes records to the active segment with one write per call; Next hands them out
 // in order; Ack acknowledges them in any order, and the cursor advances over the acknowledged
 // prefix. A loop persists the cursor every 100 ms while it moves (replacing the cursor file
-// atomically), deletes segments whose records are all acknowledged, drops segments older than
+// atomically; synced at most once per FsyncInterval, unless fsync is "never"), deletes segments whose records are all acknowledged, drops segments older than
 // MaxAge, and, with fsync = "interval", syncs what was appended. Close syncs, persists the
 // cursor and releases the lock.
 //

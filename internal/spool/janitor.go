@@ -32,8 +32,15 @@ func (s *Spool) housekeep() {
 	freed := s.expire()
 	cursor, moved := s.ackCursor, s.ackCursor != s.persisted
 	s.mu.Unlock()
+	// The cursor only bounds what is handed out again after a crash: it is replaced every
+	// round while it moves (a crash of the process keeps it), and synced at most once per
+	// FsyncInterval, not to stall appends with a sync every round.
+	syncCursor := s.sync && time.Since(s.cursorSynced) >= s.opts.FsyncInterval
 	if moved {
-		if err := writeCursor(s.opts.Dir, cursor, s.sync); err != nil {
+		if syncCursor {
+			s.cursorSynced = time.Now()
+		}
+		if err := writeCursor(s.opts.Dir, cursor, syncCursor); err != nil {
 			s.log.Error("spool: cannot persist the ack cursor", "err", err)
 		} else {
 			s.mu.Lock()

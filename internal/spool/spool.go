@@ -61,9 +61,11 @@ type Spool struct {
 	lastRead  int64 // append time of the last record handed out
 	persisted uint64
 	lastSync  time.Time
-	full      bool // the last append that did not fit had to wait or drop
-	droppedIn int64
-	closed    bool
+	// cursorSynced is when the loop last synced the cursor file (loop goroutine only).
+	cursorSynced time.Time
+	full         bool // the last append that did not fit had to wait or drop
+	droppedIn    int64
+	closed       bool
 
 	// The reader's position: rseg (under mu), rfile and rscan (Next's goroutine only).
 	rseg       *segment
