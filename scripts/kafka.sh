@@ -5,11 +5,16 @@
 #   scripts/kafka.sh fetch    resolve the broker's jars into .cache/kafka/lib (reused when present)
 #   scripts/kafka.sh start    fetch, format a fresh data dir, start, wait until it answers Kafka requests
 #   scripts/kafka.sh stop     stop it and wait for the process to exit
+#   scripts/kafka.sh kill     SIGKILL it (a crash: no clean shutdown) and wait for the process to exit
+#   scripts/kafka.sh restart  start it again on the data dir of the last start (after kill or stop)
 #   scripts/kafka.sh status   exit 0 when running and answering, 1 otherwise
 #
 # Environment:
 #   SEABRIDGE_KAFKA_PORT             client (PLAINTEXT) port, default 19092
 #   SEABRIDGE_KAFKA_CONTROLLER_PORT  KRaft controller port, default 19093
+#   SEABRIDGE_KAFKA_ADVERTISED       host:port the broker tells clients to use, default
+#                                    127.0.0.1:<client port>; a fault proxy in front of the
+#                                    broker sets its own address here
 #   SEABRIDGE_KAFKA_HEAP             JVM heap, default 512m
 #   SEABRIDGE_KAFKA_START_TIMEOUT    seconds to wait for readiness, default 90
 #   SEABRIDGE_KAFKA_CACHE            cache dir, default <repo>/.cache/kafka
@@ -21,6 +26,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${SEABRIDGE_KAFKA_PORT:-19092}"
 controller_port="${SEABRIDGE_KAFKA_CONTROLLER_PORT:-19093}"
+advertised="${SEABRIDGE_KAFKA_ADVERTISED:-127.0.0.1:$port}"
 heap="${SEABRIDGE_KAFKA_HEAP:-512m}"
 start_timeout="${SEABRIDGE_KAFKA_START_TIMEOUT:-90}"
 cache="${SEABRIDGE_KAFKA_CACHE:-$root/.cache/kafka}"
@@ -80,7 +86,7 @@ write_props() {
 node.id=1
 process.roles=broker,controller
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+advertised.listeners=PLAINTEXT://$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
@@ -137,11 +143,29 @@ start() {
 	mkdir -p "$cache"
 	write_props
 	format
-	say "starting Kafka on 127.0.0.1:$port (controller 127.0.0.1:$controller_port, heap $heap, log $logdir/server.log)..."
+	launch
+}
+
+# restart starts the broker again on the data dir and properties of the last start.
+restart() {
+	local pid
+	if pid="$(running_pid)"; then
+		say "already running on 127.0.0.1:$port (pid $pid)"
+		return
+	fi
+	[[ -f "$props" && -d "$data" ]] || die "no data dir $data to restart from: run start first"
+	[[ -x "$check_bin" ]] || build_check
+	launch
+}
+
+# launch starts the broker on the current properties and data dir and waits until it answers.
+launch() {
+	local pid
+	say "starting Kafka on 127.0.0.1:$port (advertised $advertised, controller 127.0.0.1:$controller_port, heap $heap, log $logdir/server.log)..."
 	local started=$SECONDS
 	setsid java -Xms128m -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" -Dkafka.logs.dir="$logdir" \
-		-cp "$lib/*" kafka.Kafka "$props" >"$logdir/stdout.log" 2>&1 </dev/null &
+		-cp "$lib/*" kafka.Kafka "$props" >>"$logdir/stdout.log" 2>&1 </dev/null &
 	echo $! >"$pidfile"
 	pid=$!
 	while ((SECONDS - started < start_timeout)); do
@@ -187,6 +211,24 @@ stop() {
 	say "stopped"
 }
 
+# kill ends the broker with SIGKILL, as a crash or an OOM kill would; its data dir stays.
+kill_broker() {
+	local pid i
+	if ! pid="$(running_pid)"; then
+		rm -f "$pidfile"
+		say "not running on 127.0.0.1:$port"
+		return
+	fi
+	say "killing Kafka on 127.0.0.1:$port (pid $pid, SIGKILL)..."
+	kill -KILL "$pid" 2>/dev/null || true
+	for ((i = 0; i < 80; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.25
+	done
+	rm -f "$pidfile"
+	say "killed"
+}
+
 status() {
 	local pid
 	if ! pid="$(running_pid)"; then
@@ -206,9 +248,11 @@ case "${1:-}" in
 fetch) fetch ;;
 start) start ;;
 stop) stop ;;
+kill) kill_broker ;;
+restart) restart ;;
 status) status ;;
 *)
-	echo "usage: $0 {fetch|start|stop|status}" >&2
+	echo "usage: $0 {fetch|start|stop|kill|restart|status}" >&2
 	exit 2
 	;;
 esac
