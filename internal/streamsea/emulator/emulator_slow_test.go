@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -115,21 +116,14 @@ func TestSlowSubscriberBlock(t *testing.T) {
 	_ = slow.conn.Close()
 }
 
-func TestUnroutedCountedAndLogged(t *testing.T) {
+func TestUndeliveredCountedAndLogged(t *testing.T) {
 	var logs syncBuffer
-	s := startServer(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s := startServer(t, Options{QueueSize: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	hc := httpClient(t)
 	publish(t, hc, s, "s", map[string]any{"n": 1})
 	publish(t, hc, s, "s", []any{map[string]any{"n": 2}, map[string]any{"n": 3}})
 	if st := streamStats(s, DefaultJail, "s"); st.Published != 3 || st.Unrouted != 3 || st.Delivered+st.Dropped != 0 {
 		t.Fatalf("no subscriber: stats %+v, want 3 published and 3 unrouted", st)
-	}
-	// One line for the burst: the next is due only after unroutedLogInterval.
-	if n := strings.Count(logs.String(), "stream-sea keeps no backlog"); n != 1 {
-		t.Fatalf("%d log lines about unrouted messages, want 1:\n%s", n, logs.String())
-	}
-	if !strings.Contains(logs.String(), "unrouted_total=1") {
-		t.Fatalf("the log line does not carry the count:\n%s", logs.String())
 	}
 
 	c := login(t, s)
@@ -138,6 +132,24 @@ func TestUnroutedCountedAndLogged(t *testing.T) {
 	c.read()
 	if st := streamStats(s, DefaultJail, "s"); st.Published != 4 || st.Unrouted != 3 || st.Delivered != 1 {
 		t.Fatalf("with a subscriber: stats %+v, want 4 published, 3 unrouted, 1 delivered", st)
+	}
+	// A subscriber that stops reading: its queue fills and the rest is dropped.
+	publishUntil(t, hc, s, func(int) bool { return streamStats(s, DefaultJail, "s").Dropped > 0 })
+	dropped := streamStats(s, DefaultJail, "s").Dropped
+
+	_ = s.Close() // the last report is written once every connection is gone
+	st := streamStats(s, DefaultJail, "s")
+	lines := strings.Count(logs.String(), "stream-sea keeps no backlog")
+	if lines == 0 || lines > 2 {
+		t.Fatalf("%d loss reports, want 1 or 2 (a periodic one may come first):\n%s", lines, logs.String())
+	}
+	for _, want := range []string{"unrouted_total=3", fmt.Sprintf("dropped_total=%d", st.Dropped)} {
+		if !strings.Contains(logs.String(), want) {
+			t.Fatalf("the loss reports do not say %s:\n%s", want, logs.String())
+		}
+	}
+	if st.Dropped < dropped {
+		t.Fatalf("dropped went down: %d, then %d", dropped, st.Dropped)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
@@ -72,12 +71,7 @@ func (s *Server) publish(p *publication) error {
 	}
 	w := &blockWaiter{timeout: s.opts.BlockTimeout}
 	defer w.stop()
-	unrouted, err := p.stream.fanOut(p, w)
-	if unrouted && p.stream.shouldLogUnrouted(time.Now()) {
-		s.log.Warn("messages published to a stream without subscribers are not delivered to anyone (stream-sea keeps no backlog)",
-			"jail", p.stream.jailID, "stream", p.stream.name, "unrouted_total", p.stream.unrouted.Load())
-	}
-	return err
+	return p.stream.fanOut(p, w)
 }
 
 func (s *Server) handleDefine(w http.ResponseWriter, r *http.Request, caller clientRecord) {

@@ -84,8 +84,11 @@ type Server struct {
 	addr    string               // set by Start; guarded by mu
 
 	faults faultTable
-	stop   chan struct{} // closed by Close: aborts requests held by faults
+	stop   chan struct{} // closed by Close: aborts requests held by faults, ends the loss reports
 	saveMu sync.Mutex    // serialises writes of the state file
+
+	lossMu       sync.Mutex
+	lossReported map[*stream]lossCounts // guarded by lossMu
 
 	wg        sync.WaitGroup // every goroutine and in-flight handler of the server
 	closeOnce sync.Once
@@ -102,10 +105,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, log: opts.Logger, reg: reg,
-		conns:    map[*wsConn]struct{}{},
-		faults:   faultTable{reset: make(chan struct{})},
-		stop:     make(chan struct{}),
-		upgrader: websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+		conns:        map[*wsConn]struct{}{},
+		lossReported: map[*stream]lossCounts{},
+		faults:       faultTable{reset: make(chan struct{})},
+		stop:         make(chan struct{}),
+		upgrader:     websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
 	}
 	s.handler = s.routes()
 	if opts.DataDir != "" && !loaded {
@@ -162,7 +166,8 @@ func (s *Server) Start() error {
 	s.started = true
 	s.addr = ln.Addr().String()
 	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go s.reportLosses()
 	go func() {
 		defer s.wg.Done()
 		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -210,6 +215,7 @@ func (s *Server) Close() error {
 			c.end(websocket.CloseGoingAway, reasonShutdown)
 		}
 		s.wg.Wait()
+		s.logLosses()
 	})
 	return nil
 }

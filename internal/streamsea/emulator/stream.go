@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
@@ -24,7 +23,6 @@ type stream struct {
 
 	published, delivered, dropped atomic.Uint64
 	unrouted                      atomic.Uint64 // published while the stream had no subscription
-	unroutedLogged                atomic.Int64  // unix nanoseconds of the last log line about unrouted
 }
 
 // schemaState is a stored definition and the validator compiled from it.
@@ -136,13 +134,12 @@ func (st *stream) subscriptionCount() int {
 // fanOut hands one publication to one member of every group. It never blocks unless the slow
 // subscriber policy is "block", in which case it returns errPublishTimeout once the wait runs
 // out. A publication on a stream without any subscription goes nowhere: it is counted as
-// unrouted and fanOut reports it. May run concurrently with other publications, joins and
-// leaves.
-func (st *stream) fanOut(p *publication, w *blockWaiter) (unrouted bool, err error) {
+// unrouted. May run concurrently with other publications, joins and leaves.
+func (st *stream) fanOut(p *publication, w *blockWaiter) error {
 	routes := *st.routes.Load()
 	if len(routes) == 0 {
 		st.unrouted.Add(uint64(p.count()))
-		return true, nil
+		return nil
 	}
 	for _, r := range routes {
 		n := uint64(len(r.members))
@@ -152,22 +149,8 @@ func (st *stream) fanOut(p *publication, w *blockWaiter) (unrouted bool, err err
 			continue
 		}
 		if err := sub.conn.enqueue(outFrame{data: frame, st: st, n: count}, w); err != nil {
-			return false, err
+			return err
 		}
 	}
-	return false, nil
-}
-
-// unroutedLogInterval is the least time between two log lines about one stream's unrouted
-// messages.
-const unroutedLogInterval = 10 * time.Second
-
-// shouldLogUnrouted reports whether a line about unrouted messages is due: the first one at
-// once, then at most one per unroutedLogInterval.
-func (st *stream) shouldLogUnrouted(now time.Time) bool {
-	last := st.unroutedLogged.Load()
-	if last != 0 && now.UnixNano()-last < int64(unroutedLogInterval) {
-		return false
-	}
-	return st.unroutedLogged.CompareAndSwap(last, now.UnixNano())
+	return nil
 }
