@@ -37,7 +37,7 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			buildErr = err
 			return
@@ -66,8 +66,8 @@ func Binary(t testing.TB) string {
 	return buildPath
 }
 
-// moduleRoot finds the directory of go.mod above this source file.
-func moduleRoot() (string, error) {
+// ModuleRoot is the checkout's root: the directory of go.mod above this source file.
+func ModuleRoot() (string, error) {
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "", fmt.Errorf("cannot locate the proctest source file")
