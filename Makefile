@@ -1,6 +1,6 @@
 # make test is the whole suite, as CI runs it (.ci/run); see scripts/test.sh for its stages.
 
-.PHONY: spool-compare test test-unit fuzz test-kafka conformance test-deploy kafka-start kafka-stop build bench microbench dev
+.PHONY: spool-compare test test-unit fuzz test-kafka conformance test-deploy test-reliability reliability soak kafka-start kafka-stop build bench microbench dev
 
 test:
 	scripts/test.sh
@@ -20,6 +20,22 @@ conformance:
 
 test-deploy:
 	scripts/test.sh deploy
+
+test-reliability:
+	scripts/test.sh reliability
+
+# The fault run (test/reliability): every scenario at full size, then the table of sent,
+# delivered, duplicated and lost messages per scenario (also written to
+# .cache/reliability/report.md). Apache Kafka is started on SEABRIDGE_KAFKA_PORT (19092).
+reliability:
+	SEABRIDGE_RELIABILITY_REPORT=$(CURDIR)/.cache/reliability/report.md \
+		go test -tags reliability -count=1 -v -timeout 90m -skip '^TestSoak$$' ./test/reliability/
+
+# 30 minutes of both directions under a fault every 3 minutes; RSS and goroutines must stay
+# flat (SEABRIDGE_SOAK_DURATION=10m for another length).
+soak:
+	SEABRIDGE_RELIABILITY_REPORT=$(CURDIR)/.cache/reliability/soak.md \
+		go test -tags reliability -count=1 -v -timeout 60m -run '^TestSoak$$' ./test/reliability/
 
 # A real Apache Kafka on 127.0.0.1:19092 for running tests by hand:
 #   make kafka-start; SEABRIDGE_KAFKA_BROKERS=127.0.0.1:19092 go test ./...; make kafka-stop

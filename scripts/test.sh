@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, in stages (make test runs all of them):
 #
-#   vet          go vet ./... (and in the module test/kubernetes)
+#   vet          go vet ./... (and in the module test/kubernetes, and test/reliability's
+#                scenarios under their build tag)
 #   unit         go test -race -count=1 ./...            (Kafka tests use in-process kfake), and
 #                go test in test/kubernetes (the Kubernetes manifests; a module of its own)
 #   fuzz         every fuzz target for FUZZTIME executions (150000x)  (scripts/fuzz.sh)
@@ -13,6 +14,8 @@
 #                when missing (prometheus, docker-compose): docker-compose config (Compose
 #                v1), and test/prometheus (promtool on the rules and their unit tests, a
 #                live Prometheus scraping the bridge)
+#   reliability  the short fault run: a subset of test/reliability's scenarios at small
+#                counts (make reliability runs them all), and a 3-minute soak
 #
 #   scripts/test.sh [stage...]     (default: all, in the order above; stops at the first failure)
 set -euo pipefail
@@ -27,6 +30,7 @@ banner() { printf '\n==================== %s ====================\n' "$*"; }
 # Stages run in a || list, where set -e does not apply: each step returns on failure.
 stage_vet() {
 	go vet ./... || return
+	go vet -tags reliability ./test/reliability/ || return
 	(cd test/kubernetes && go vet ./...)
 }
 
@@ -90,14 +94,23 @@ stage_deploy() {
 	go test -count=1 ./test/prometheus/
 }
 
+# The scenarios of the short fault run: those that pass today and finish in about half a
+# minute each, and the 3-minute soak; make reliability runs every scenario.
+reliability_short='^(TestStreamseaDown10s|TestStreamsea500|TestStreamsea429RetryAfter|TestBridgeKilled|TestTwoInstancesOneKilled|TestWebsocketReset|TestEmulatorRestart|TestSoak)$'
+
+stage_reliability() {
+	SEABRIDGE_KAFKA_PORT="$kafka_port" go test -tags reliability -count=1 -short -v -timeout 20m \
+		-run "$reliability_short" ./test/reliability/
+}
+
 # Turn INT and TERM into an exit, so that the EXIT trap stops Kafka.
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 stages=("$@")
-((${#stages[@]})) || stages=(vet unit fuzz kafka conformance deploy)
+((${#stages[@]})) || stages=(vet unit fuzz kafka conformance deploy reliability)
 for s in "${stages[@]}"; do
-	declare -F "stage_$s" >/dev/null || { echo "unknown stage $s (want vet, unit, fuzz, kafka, conformance, deploy)" >&2; exit 2; }
+	declare -F "stage_$s" >/dev/null || { echo "unknown stage $s (want vet, unit, fuzz, kafka, conformance, deploy, reliability)" >&2; exit 2; }
 done
 
 summary=()
