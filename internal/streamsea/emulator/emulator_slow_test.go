@@ -130,6 +130,8 @@ func TestUndeliveredCountedAndLogged(t *testing.T) {
 	c.subscribe("s", "")
 	publish(t, hc, s, "s", map[string]any{"n": 4})
 	c.read()
+	// delivered counts once the write returned, which may be after the client has read it
+	waitFor(t, "the delivery to be counted", func() bool { return streamStats(s, DefaultJail, "s").Delivered == 1 })
 	if st := streamStats(s, DefaultJail, "s"); st.Published != 4 || st.Unrouted != 3 || st.Delivered != 1 {
 		t.Fatalf("with a subscriber: stats %+v, want 4 published, 3 unrouted, 1 delivered", st)
 	}
