@@ -108,12 +108,12 @@ func TestFaultPerStream(t *testing.T) {
 func TestFaultDurationExpires(t *testing.T) {
 	s := startServer(t, Options{})
 	hc := httpClient(t)
+	start := time.Now() // before the fault exists: it cannot expire earlier than 300 ms after this
 	id := addFault(t, hc, s, map[string]any{"kind": "error", "duration": "300ms"})
 	st := s.Faults()
 	if len(st) != 1 || st[0].ID != id || st[0].ExpiresAt == nil || st[0].DurationText != "300ms" {
 		t.Fatalf("state: %+v", st)
 	}
-	start := time.Now()
 	if a := do(t, hc, s, publishCall("s")); a.status != 500 && time.Since(start) < 300*time.Millisecond {
 		t.Fatalf("publish during the fault: %d", a.status)
 	}
