@@ -10,7 +10,8 @@ import (
 )
 
 // The bridge SIGKILLed in the middle of Kafka → stream-sea and started again 2 s later: what
-// it had published and not committed is published again (duplicates), nothing is lost.
+// it had published and not committed is published again (duplicates), nothing is lost. The
+// recovery is measured from the new process's start.
 func TestBridgeKilled(t *testing.T) {
 	sc := suite.Begin(t, reliability.Setup{Name: "bridge SIGKILLed, restarted", Direction: reliability.KafkaToStreamsea})
 	b := sc.StartBridge(sc.Config())
@@ -19,5 +20,6 @@ func TestBridgeKilled(t *testing.T) {
 	t.Logf("fault: SIGKILL the bridge (sent so far %d)", sc.Publisher.Sent())
 	b.Restart(2 * time.Second)
 	sc.Healed()
+	b.WaitReady(90 * time.Second)
 	sc.Finish()
 }

@@ -25,8 +25,8 @@ func TestSigtermBudgetTooShortKafkaToStreamsea(t *testing.T) {
 	terminateOutOfBudget(sc, b, "a write in flight that takes 3 s")
 	sc.Emulator.ClearFaults()
 	b.Start()
-	b.WaitReady(90 * time.Second)
 	sc.Healed()
+	b.WaitReady(90 * time.Second)
 	sc.Finish()
 }
 
@@ -47,8 +47,8 @@ func TestSigtermBudgetTooShortStreamseaToKafka(t *testing.T) {
 	terminateOutOfBudget(sc, b, "Kafka 3 s away")
 	sc.Kafka.Proxy.SetLatency(0)
 	b.Start()
-	b.WaitReady(90 * time.Second)
 	sc.Healed()
+	b.WaitReady(90 * time.Second)
 	sc.Finish()
 }
 
