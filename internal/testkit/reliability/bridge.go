@@ -99,18 +99,45 @@ func (b *Bridge) current() *lifetime {
 // Proc is the current process.
 func (b *Bridge) Proc() *proctest.Proc { return b.current().proc }
 
-// WaitReady waits until /readyz answers 200.
+// WaitReady waits until /readyz answers 200 and fails the test if it does not in time.
 func (b *Bridge) WaitReady(timeout time.Duration) {
 	b.t.Helper()
-	proctest.WaitHTTP(b.t, b.MetricsURL+"/readyz", timeout)
+	if err := b.waitReady(timeout); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// waitReady waits until /readyz answers 200, the process exits, or timeout passes.
+func (b *Bridge) waitReady(timeout time.Duration) error {
+	l := b.current()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if l.proc.Exited() {
+			return fmt.Errorf("%s exited with code %d before it was ready: %s", b.Name, l.proc.Wait(time.Second),
+				exitCause(l.proc.Stderr()))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		code, _, err := proctest.Get(ctx, b.MetricsURL+"/readyz")
+		cancel()
+		if err == nil && code == 200 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %v", b.Name, timeout)
+}
+
+// markStopped records that the current process's end is accounted for by the harness.
+func (b *Bridge) markStopped() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lives[len(b.lives)-1].stopped = true
 }
 
 // Kill ends the current process with SIGKILL and waits for it.
 func (b *Bridge) Kill() {
 	l := b.current()
-	b.mu.Lock()
-	l.stopped = true
-	b.mu.Unlock()
+	b.markStopped()
 	l.proc.Kill()
 	l.endSampling()
 }
@@ -120,9 +147,7 @@ func (b *Bridge) Kill() {
 func (b *Bridge) Terminate(timeout time.Duration) int {
 	b.t.Helper()
 	l := b.current()
-	b.mu.Lock()
-	l.stopped = true
-	b.mu.Unlock()
+	b.markStopped()
 	l.proc.Signal(syscall.SIGTERM)
 	code := l.proc.Wait(timeout)
 	l.endSampling()

@@ -70,6 +70,7 @@ func (sc *Scenario) Finish() Result {
 		r.Notes = append(r.Notes, "recovery after each fault: "+strings.Join(each, ", "))
 	}
 	sc.Suite.add(r)
+	sc.finished = true
 	t.Logf("%s: sent %d, delivered %d, duplicated %d, lost %s, max RSS %s, recovery %s: %s",
 		r.Scenario, r.Sent, r.Delivered, r.Duplicated, r.LostText(), mib(r.MaxRSS), r.recoveryText(), r.VerdictText())
 	for _, n := range r.Notes {

@@ -78,6 +78,7 @@ type Scenario struct {
 	failures  []string
 	notes     []string
 	started   time.Time
+	finished  bool
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
@@ -160,6 +161,12 @@ func (s *Suite) Begin(t *testing.T, setup Setup) *Scenario {
 			streamseaSender(sc.Emulator.URL, sc.Stream, proctest.EmulatorClientID, proctest.EmulatorClientSecret, setup.Payload))
 	}
 	t.Cleanup(sc.Publisher.Stop)
+	t.Cleanup(func() {
+		if !sc.finished {
+			s.add(Result{Scenario: sc.Name, Direction: sc.Direction, Kafka: sc.Kafka.Kind, Took: time.Since(sc.started),
+				Failures: []string{"harness: the scenario stopped before its end (see its test log)"}})
+		}
+	})
 	return sc
 }
 
@@ -210,12 +217,19 @@ func (sc *Scenario) PipelineConfig() map[string]any {
 // its counters for this scenario's pipeline count here too.
 func (sc *Scenario) Adopt(b *Bridge) { sc.bridges = append(sc.bridges, b) }
 
-// StartBridge starts a bridge instance on cfg and waits until it is ready.
+// StartBridge starts a bridge instance on cfg and waits until it is ready. A bridge that
+// exits or is not ready in time is a failure of the verdict; the scenario goes on, so that
+// its row shows what became of its messages.
 func (sc *Scenario) StartBridge(cfg *Config) *Bridge {
 	sc.T.Helper()
 	b := StartBridge(sc.T, fmt.Sprintf("bridge-%d", len(sc.bridges)+1), cfg)
 	sc.bridges = append(sc.bridges, b)
-	b.WaitReady(90 * time.Second)
+	if err := b.waitReady(90 * time.Second); err != nil {
+		if b.Proc().Exited() {
+			b.markStopped() // its exit is reported here, once
+		}
+		sc.failures = append(sc.failures, err.Error())
+	}
 	return b
 }
 
