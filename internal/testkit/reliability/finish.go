@@ -172,8 +172,10 @@ func (sc *Scenario) serverLosses() ServerLosses {
 	if sc.AllowTransit && int(st.Delivered) > received {
 		s.Transit = int(st.Delivered) - received
 	}
-	sc.Note("stream-sea: published %d, written to the bridge's sockets %d, dropped %d, unrouted (no subscriber) %d; the bridge received %d",
-		st.Published, st.Delivered, st.Dropped, st.Unrouted, received)
+	if st.Published != st.Delivered || int(st.Delivered) != received {
+		sc.Note("stream-sea: published %d, written to the bridge's sockets %d, dropped %d, unrouted (no subscriber) %d; the bridge received %d",
+			st.Published, st.Delivered, st.Dropped, st.Unrouted, received)
+	}
 	return s
 }
 

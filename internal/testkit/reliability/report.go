@@ -3,6 +3,7 @@ package reliability
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 )
@@ -46,9 +47,14 @@ func mib(b uint64) string {
 	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
 }
 
-// WriteTable writes the results as a Markdown table, one row per scenario, then the notes
-// of each scenario that has any.
+// WriteTable writes the results as a Markdown table, one row per scenario (Kafka →
+// stream-sea first, then stream-sea → Kafka, each in the order they ran), then the notes of
+// each scenario that has any.
 func WriteTable(w io.Writer, results []Result) {
+	results = append([]Result(nil), results...)
+	sort.SliceStable(results, func(i, j int) bool {
+		return results[i].Direction == KafkaToStreamsea && results[j].Direction != KafkaToStreamsea
+	})
 	fmt.Fprintln(w, "| scenario | direction | kafka | sent | delivered | duplicated | lost (who lost it) | max RSS | recovery | verdict |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---|---:|---:|---|")
 	for _, r := range results {
@@ -69,7 +75,7 @@ func WriteTable(w io.Writer, results []Result) {
 		}
 		fmt.Fprintf(w, "\n%s (%s):\n", r.Scenario, r.Took.Round(time.Second))
 		for _, n := range r.Notes {
-			fmt.Fprintf(w, "  - %s\n", n)
+			fmt.Fprintf(w, "  - %s\n", strings.Join(strings.Fields(n), " "))
 		}
 	}
 }

@@ -30,7 +30,7 @@ type Setup struct {
 	RealKafka bool // Apache Kafka (scripts/kafka.sh) instead of kfake
 
 	Rate       int // messages per second; default Scale(1000, 250)
-	Messages   int // numbered messages; default Rate × Scale(30, 24) s of publishing
+	Messages   int // numbered messages; default Rate × Scale(30, 20) s of publishing
 	Batch      int // messages per publish request; default 10
 	Partitions int // of the Kafka topic (the source or the sink); default 3
 
@@ -92,7 +92,7 @@ func (s *Suite) Begin(t *testing.T, setup Setup) *Scenario {
 		setup.Rate = s.Scale(1000, 250)
 	}
 	if setup.Messages == 0 {
-		setup.Messages = setup.Rate * s.Scale(30, 24)
+		setup.Messages = setup.Rate * s.Scale(30, 20)
 	}
 	if setup.Batch == 0 {
 		setup.Batch = 10
