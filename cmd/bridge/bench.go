@@ -63,6 +63,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&jsonFile, "json-file", "", "also write the report as JSON to this file (for comparing runs)")
 	fs.StringVar(&logLevel, "log-level", "warn", "log level of the emulator and the raw clients (stderr)")
+	fs.StringVar(&o.CPUProfiles, "cpu-profile", "", "directory for a CPU profile (pprof) of every bridge process measured")
 	fs.StringVar(&worker, "worker", "", "internal: run one raw client (a JSON job) as a child of a bench run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -91,6 +92,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if o.Rates, err = parseInts(rates); err != nil {
 		return usageError{fmt.Errorf("bench: --rates: %w", err)}
+	}
+	if o.CPUProfiles != "" {
+		if err := os.MkdirAll(o.CPUProfiles, 0o755); err != nil {
+			return fmt.Errorf("bench: --cpu-profile: %w", err)
+		}
 	}
 	o.Environ, o.Logger, o.Progress = configEnviron(), logger, stderr
 	rep, err := benchmark.Run(ctx, o)

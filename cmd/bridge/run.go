@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/seabridge/seabridge/internal/bridge"
@@ -25,8 +26,16 @@ exit code 2.`
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", "[--config FILE]", runHelp, stderr)
 	path := fs.String("config", defaultConfigPath(), "config file (TOML); default $BRIDGE_CONFIG or ./bridge.toml")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (pprof) of the whole run to this file, for performance work")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return usageError{err}
+		}
+		defer stop(stderr)
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
@@ -41,6 +50,25 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return usageError{err}
 	}
 	return a.Run(ctx)
+}
+
+// startCPUProfile starts profiling the process's CPU into path; the returned func stops the
+// profile and closes the file, reporting a failure to stderr.
+func startCPUProfile(path string) (func(io.Writer), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func(stderr io.Writer) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "bridge: --cpu-profile: %v\n", err)
+		}
+	}, nil
 }
 
 // loadConfig loads path with the process environment; errors are usage errors (exit 2).

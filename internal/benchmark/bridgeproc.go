@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,12 +41,29 @@ func startBridge(o Options, cfg bridgeConfig) (*bridgeProc, error) {
 		return nil, fmt.Errorf("bridge config: %w", err)
 	}
 	env := append(withoutBridgeVars(os.Environ()), cfg.environ(o.Environ)...)
-	p, err := startProc("bridge", o.Bridge, []string{"run", "--config", path}, env)
+	args := []string{"run", "--config", path}
+	if o.CPUProfiles != "" {
+		args = append(args, "--cpu-profile", profilePath(o.CPUProfiles, cfg))
+	}
+	p, err := startProc("bridge", o.Bridge, args, env)
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	return &bridgeProc{proc: p, url: "http://" + listen, dir: dir}, nil
+}
+
+// bridgesStarted numbers the bridge processes of this bench process, for profile names.
+var bridgesStarted atomic.Int64
+
+// profilePath is where a bridge process for cfg writes its CPU profile in dir:
+// "bridge-003-bench-kafka-to-streamsea.pprof".
+func profilePath(dir string, cfg bridgeConfig) string {
+	name := "idle"
+	if len(cfg.pipelines) > 0 {
+		name = cfg.pipelines[0].name
+	}
+	return filepath.Join(dir, fmt.Sprintf("bridge-%03d-%s.pprof", bridgesStarted.Add(1), name))
 }
 
 func withoutBridgeVars(env []string) []string {

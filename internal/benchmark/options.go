@@ -59,7 +59,11 @@ type Options struct {
 	Scenarios []string
 	// Environ holds BRIDGE_* overrides (os.Environ form) for the bridge processes; other
 	// entries are ignored. An override of one pipeline applies to configs that have it.
-	Environ       []string
+	Environ []string
+	// CPUProfiles is a directory where every bridge process writes a CPU profile of its run
+	// (bridge run --cpu-profile), named after the order it started in and its first
+	// pipeline; empty: no profiles.
+	CPUProfiles   string
 	Logger        *slog.Logger // logs of the emulator and workers; default: discard
 	Progress      io.Writer    // progress lines while running; nil: none
 	ProgressEvery time.Duration
