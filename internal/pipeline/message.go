@@ -90,6 +90,18 @@ type Source interface {
 	Close(ctx context.Context) error
 }
 
+// BatchSource is a Source that can hand over several messages with one call; the runner calls
+// ReadBatch instead of Read when its source implements it. ReadBatch blocks as Read does until
+// at least one message is ready, or fails as Read fails (returning 0). It then stores up to
+// len(msgs) of the messages that are ready, in the order Read would have returned them, in msgs
+// and their AckFuncs in acks (len(acks) >= len(msgs)), and returns how many, without waiting
+// for more: a count below len(msgs) means that no more were ready. Each AckFunc keeps the
+// contract of Read's. ReadBatch is never called concurrently with itself or with Read.
+type BatchSource interface {
+	Source
+	ReadBatch(ctx context.Context, msgs []*Message, acks []AckFunc) (int, error)
+}
+
 // Sink writes messages. Write is never called concurrently with itself.
 type Sink interface {
 	Connect(ctx context.Context) error

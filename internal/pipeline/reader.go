@@ -8,13 +8,19 @@ import (
 	"github.com/seabridge/seabridge/internal/backoff"
 )
 
+// readChunk is the most messages the reader takes from a BatchSource with one ReadBatch.
+const readChunk = 256
+
 // reader is the state of the reader goroutine: the batch being filled in each lane and the
 // linger context.
 type reader struct {
 	*flow
-	cur   []*batch // the batch being filled, per lane
-	open  int      // lanes whose batch is not empty
-	lanes laneHasher
+	batchSrc BatchSource // the source, when it reads in batches
+	msgs     []*Message  // what the last read returned, with acks
+	acks     []AckFunc
+	cur      []*batch // the batch being filled, per lane
+	open     int      // lanes whose batch is not empty
+	lanes    laneHasher
 	// linger is done Linger after the first message that found every lane empty; nil while
 	// every lane is empty. When it expires every lane is flushed.
 	linger     context.Context
@@ -30,6 +36,11 @@ type reader struct {
 
 func newReader(f *flow) *reader {
 	rd := &reader{flow: f, cur: make([]*batch, len(f.queue.lanes))}
+	size := 1
+	if bs, ok := f.r.opts.Source.(BatchSource); ok {
+		rd.batchSrc, size = bs, readChunk
+	}
+	rd.msgs, rd.acks = make([]*Message, size), make([]AckFunc, size)
 	rd.lanes.lanes = uint32(len(rd.cur))
 	for i := range rd.cur {
 		rd.cur[i] = f.pool.get()
@@ -45,18 +56,17 @@ func (f *flow) read(ctx, drainCtx context.Context) error {
 	rd := newReader(f)
 	defer f.queue.close()
 	defer rd.flush()
-	src := f.r.opts.Source
 	bo := backoff.New(f.r.opts.Retry)
 	for ctx.Err() == nil {
 		readCtx := ctx
 		if rd.linger != nil {
 			readCtx = rd.linger
 		}
-		msg, ack, err := src.Read(readCtx)
+		n, err := rd.readSome(readCtx)
 		if err == nil {
 			bo.Reset()
 			rd.reconnected = false
-			rd.accept(ctx, msg, ack)
+			rd.acceptRead(ctx, n)
 			if rd.poisoned != nil {
 				return rd.poisoned
 			}
@@ -95,10 +105,10 @@ func (rd *reader) drain(ctx context.Context) {
 		if rd.linger != nil {
 			readCtx = rd.linger // a batch started before the shutdown lingers on the run context
 		}
-		msg, ack, err := src.Read(readCtx)
+		n, err := rd.readSome(readCtx)
 		switch {
 		case err == nil:
-			rd.accept(ctx, msg, ack)
+			rd.acceptRead(ctx, n)
 		case readCtx != ctx && readCtx.Err() != nil:
 			rd.flush() // linger expired: the source may hold back more until these are acked
 		default:
@@ -134,6 +144,39 @@ func (rd *reader) recover(ctx context.Context, err error, bo *backoff.Backoff) e
 		r.retrying.Add(1)
 		defer r.retrying.Add(-1)
 		return bo.Wait(ctx)
+	}
+}
+
+// readSome reads what the source has ready into rd.msgs and rd.acks: one message with Read,
+// up to readChunk with ReadBatch.
+func (rd *reader) readSome(ctx context.Context) (int, error) {
+	if rd.batchSrc != nil {
+		return rd.batchSrc.ReadBatch(ctx, rd.msgs, rd.acks)
+	}
+	msg, ack, err := rd.r.opts.Source.Read(ctx)
+	if err != nil {
+		return 0, err
+	}
+	rd.msgs[0], rd.acks[0] = msg, ack
+	return 1, nil
+}
+
+// acceptRead accepts the n messages of the last read, in order. Once a poison message stopped
+// reading, the messages read after it are nacked (ErrStopped): nothing after it is written.
+func (rd *reader) acceptRead(ctx context.Context, n int) {
+	for i := range n {
+		msg, ack := rd.msgs[i], rd.acks[i]
+		rd.msgs[i], rd.acks[i] = nil, nil
+		if rd.poisoned == nil {
+			rd.accept(ctx, msg, ack)
+			continue
+		}
+		rd.in++
+		rd.r.c.nacked.Add(1)
+		rd.r.m.nacked.Inc()
+		if err := ack(rd.ackCtx, ErrStopped); err != nil {
+			rd.ackFailed(err)
+		}
 	}
 }
 

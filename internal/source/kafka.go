@@ -82,6 +82,7 @@ type Kafka struct {
 
 var (
 	_ pipeline.Source             = (*Kafka)(nil)
+	_ pipeline.BatchSource        = (*Kafka)(nil)
 	_ pipeline.ConnectionReporter = (*Kafka)(nil)
 )
 
@@ -207,11 +208,27 @@ func (k *Kafka) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, 
 	if s == nil {
 		return nil, nil, fmt.Errorf("kafka source %q: %w", k.opts.Pipeline, pipeline.ErrNotConnected)
 	}
-	msg, ack, err := s.read(ctx)
-	if err != nil {
+	var msgs [1]*pipeline.Message
+	var acks [1]pipeline.AckFunc
+	if _, err := s.readBatch(ctx, msgs[:], acks[:]); err != nil {
 		return nil, nil, fmt.Errorf("kafka source %q: %w", k.opts.Pipeline, err)
 	}
-	return msg, ack, nil
+	return msgs[0], acks[0], nil
+}
+
+// ReadBatch is Read for up to len(msgs) messages at once (pipeline.BatchSource): it waits as
+// Read does for the first message, then returns every fetched message it can, at most
+// len(msgs), without waiting for more.
+func (k *Kafka) ReadBatch(ctx context.Context, msgs []*pipeline.Message, acks []pipeline.AckFunc) (int, error) {
+	s := k.session()
+	if s == nil {
+		return 0, fmt.Errorf("kafka source %q: %w", k.opts.Pipeline, pipeline.ErrNotConnected)
+	}
+	n, err := s.readBatch(ctx, msgs, acks)
+	if err != nil {
+		return 0, fmt.Errorf("kafka source %q: %w", k.opts.Pipeline, err)
+	}
+	return n, nil
 }
 
 // Connected reports whether the member is in the group: true from its first generation until

@@ -23,6 +23,7 @@ type kafkaGeneration struct {
 	parts     map[topicPartition]*partitionOffsets // the partitions assigned; read-only after construction
 	live      bool                                 // acks are recorded; false once end took the final positions
 	over      bool                                 // the generation ended: the member owns none of its partitions
+	ended     atomic.Bool                          // over, read without the mutex
 	unsettled int                                  // messages registered by fetchers and not yet acked, nacked or abandoned
 	idle      chan struct{}                        // closed when unsettled reaches 0 while end is waiting
 }
@@ -65,6 +66,7 @@ func (g *kafkaGeneration) fetch(ctx context.Context, p *partitionOffsets) {
 	if err := r.SetOffset(p.start); err != nil {
 		s.fetchFailed(p.tp, err) // only a closed reader refuses; it is not closed yet
 	}
+	var slab recordSlab
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -74,28 +76,24 @@ func (g *kafkaGeneration) fetch(ctx context.Context, p *partitionOffsets) {
 			s.fetchFailed(p.tp, err)
 			continue
 		}
-		select {
-		case s.slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		a := g.register(p, m.Offset)
-		select {
-		case s.deliveries <- kafkaDelivery{msg: m, ack: a, genCtx: ctx}:
-		case <-ctx.Done():
-			a.abandon()
+		rec := g.register(p, &m, slab.next())
+		if !s.queue.push(ctx, rec) {
+			g.settle(p, rec.offset, false) // the generation ended
 			return
 		}
 	}
 }
 
-// register records a fetched message as pending in p and returns its ack state.
-func (g *kafkaGeneration) register(p *partitionOffsets, offset int64) *kafkaAck {
+// register records a fetched message as pending in p and fills rec with it.
+func (g *kafkaGeneration) register(p *partitionOffsets, m *kafka.Message, rec *kafkaRecord) *kafkaRecord {
+	rec.fill(m, time.Now())
+	rec.gen, rec.part, rec.offset = g, p, m.Offset
+	rec.ackFn = rec.ack
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	p.add(offset)
+	p.add(m.Offset)
 	g.unsettled++
-	return &kafkaAck{gen: g, part: p, offset: offset}
+	return rec
 }
 
 // settle records the outcome of one registered message: done marks it acked. Once the
@@ -139,7 +137,11 @@ func (g *kafkaGeneration) end() {
 	g.mu.Lock()
 	g.over = true
 	g.mu.Unlock()
+	g.ended.Store(true)
 	s.ended(g)
+	for _, rec := range s.queue.removeGeneration(g) {
+		rec.abandon()
+	}
 
 	start := time.Now()
 	unsettled := g.drain(s.opts.drainTimeout())
@@ -253,31 +255,4 @@ func (g *kafkaGeneration) logCommitError(err error) {
 		return
 	}
 	g.sess.logger.Warn("offset commit failed; offsets stay pending", "err", err)
-}
-
-// kafkaAck is the ack state of one fetched message.
-type kafkaAck struct {
-	gen    *kafkaGeneration
-	part   *partitionOffsets
-	offset int64
-	called atomic.Bool
-}
-
-// ack marks the message done (err == nil) or leaves it uncommitted (err != nil), and frees its
-// in-flight slot. After its generation ended it only frees the slot.
-func (a *kafkaAck) ack(_ context.Context, err error) error {
-	if a.called.Swap(true) {
-		return ErrAckedTwice
-	}
-	a.gen.settle(a.part, a.offset, err == nil)
-	a.gen.sess.metrics.pending.Dec()
-	<-a.gen.sess.slots
-	return nil
-}
-
-// abandon settles a message that never reached Read: it stays uncommitted.
-func (a *kafkaAck) abandon() {
-	a.called.Store(true)
-	a.gen.settle(a.part, a.offset, false)
-	<-a.gen.sess.slots
 }

@@ -36,10 +36,10 @@ type kafkaSession struct {
 	ctx    context.Context // cancelled by close
 	cancel context.CancelFunc
 
-	deliveries chan kafkaDelivery // fetchers -> Read, unbuffered
-	slots      chan struct{}      // one element per message being delivered or pending
-	loopDone   chan struct{}      // closed when the group loop returned
-	running    sync.WaitGroup     // the functions started in generations
+	queue    *deliveryQueue // fetchers -> Read
+	taken    []*kafkaRecord // Read's scratch
+	loopDone chan struct{}  // closed when the group loop returned
+	running  sync.WaitGroup // the functions started in generations
 
 	failOnce sync.Once
 	failed   chan struct{} // closed with failErr set: Read reports the fatal error
@@ -51,13 +51,6 @@ type kafkaSession struct {
 	mu       sync.Mutex
 	current  *kafkaGeneration // the generation running now; nil between generations
 	closeErr error            // the commit of the generation that Close ended
-}
-
-// kafkaDelivery is one fetched message on its way from a fetcher to Read.
-type kafkaDelivery struct {
-	msg    kafka.Message
-	ack    *kafkaAck
-	genCtx context.Context // done once the message's generation ended
 }
 
 func newKafkaSession(o KafkaOptions, logger *slog.Logger, m kafkaPipelineMetrics) (*kafkaSession, error) {
@@ -97,20 +90,19 @@ func newKafkaSession(o KafkaOptions, logger *slog.Logger, m kafkaPipelineMetrics
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &kafkaSession{
-		opts:       o,
-		logger:     logger,
-		metrics:    m,
-		dialer:     dialer,
-		group:      group,
-		client:     client,
-		closeTr:    transport.CloseIdleConnections,
-		counts:     counts,
-		ctx:        ctx,
-		cancel:     cancel,
-		deliveries: make(chan kafkaDelivery),
-		slots:      make(chan struct{}, o.MaxInFlight),
-		loopDone:   make(chan struct{}),
-		failed:     make(chan struct{}),
+		opts:     o,
+		logger:   logger,
+		metrics:  m,
+		dialer:   dialer,
+		group:    group,
+		client:   client,
+		closeTr:  transport.CloseIdleConnections,
+		counts:   counts,
+		ctx:      ctx,
+		cancel:   cancel,
+		queue:    newDeliveryQueue(o.MaxInFlight),
+		loopDone: make(chan struct{}),
+		failed:   make(chan struct{}),
 	}
 	go s.loop()
 	return s, nil
@@ -202,37 +194,48 @@ func (s *kafkaSession) owns(tp topicPartition) bool {
 	return g != nil && g.owns(tp)
 }
 
-func (s *kafkaSession) read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
+// readBatch returns the messages fetched so far, at most len(msgs), waiting for the first
+// one as Read does.
+func (s *kafkaSession) readBatch(ctx context.Context, msgs []*pipeline.Message, acks []pipeline.AckFunc) (int, error) {
+	if len(s.taken) < len(msgs) {
+		s.taken = make([]*kafkaRecord, len(msgs))
+	}
 	for {
 		select {
-		case d := <-s.deliveries:
-			if d.genCtx.Err() != nil {
-				d.ack.abandon() // its generation ended while it was on its way
+		case <-s.failed:
+			return 0, s.failErr
+		case <-s.ctx.Done():
+			return 0, pipeline.ErrNotConnected
+		default:
+		}
+		n, wait := s.queue.take(s.taken[:len(msgs)])
+		out := 0
+		for _, rec := range s.taken[:n] {
+			if rec.gen.ended.Load() {
+				rec.abandon() // its generation ended while it was queued
 				continue
 			}
-			s.metrics.fetched.Inc()
-			s.metrics.pending.Inc()
-			return toPipelineMessage(d.msg), d.ack.ack, nil
-		case <-s.failed:
-			return nil, nil, s.failErr
-		case <-ctx.Done():
-			return nil, nil, ctx.Err()
-		case <-s.ctx.Done():
-			return nil, nil, pipeline.ErrNotConnected
+			msgs[out], acks[out] = &rec.msg, rec.ackFn
+			out++
 		}
-	}
-}
-
-func toPipelineMessage(m kafka.Message) *pipeline.Message {
-	return &pipeline.Message{
-		Key:        m.Key,
-		Value:      m.Value,
-		Headers:    convertHeaders(m.Headers),
-		Topic:      m.Topic,
-		Partition:  m.Partition,
-		Offset:     m.Offset,
-		Time:       m.Time,
-		ReceivedAt: time.Now(),
+		clear(s.taken[:n])
+		if out > 0 {
+			s.metrics.fetched.Add(float64(out))
+			s.metrics.pending.Add(float64(out))
+			return out, nil
+		}
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-wait:
+		case <-s.failed:
+			return 0, s.failErr
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-s.ctx.Done():
+			return 0, pipeline.ErrNotConnected
+		}
 	}
 }
 

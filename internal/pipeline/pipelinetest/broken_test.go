@@ -37,6 +37,7 @@ func TestBrokenImplementationsFailTheSuites(t *testing.T) {
 	}{
 		{"lossy source", "TestBrokenChildLossySource", "still missing"},
 		{"reordering sink", "TestBrokenChildReorderingSink", "order not preserved"},
+		{"batch source losing the end of its batches", "TestBrokenChildTruncatingBatchSource", "ReadBatch/ReadsEveryProducedMessage"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,6 +68,35 @@ func TestBrokenChildLossySource(t *testing.T) {
 		produce := b.Produce
 		b.Produce = func(ctx context.Context, t *testing.T, values [][]byte) {
 			produce(ctx, t, values[:len(values)-1])
+		}
+		return b
+	}
+	RunSourceSuite(t, h)
+}
+
+// truncatingBatchSource reads full batches but hands over one message less than it read.
+type truncatingBatchSource struct{ MemBatchSource }
+
+func (s truncatingBatchSource) ReadBatch(ctx context.Context, msgs []*pipeline.Message, acks []pipeline.AckFunc) (int, error) {
+	n, err := s.MemBatchSource.ReadBatch(ctx, msgs, acks)
+	if n > 1 {
+		n--
+	}
+	return n, err
+}
+
+func TestBrokenChildTruncatingBatchSource(t *testing.T) {
+	if os.Getenv(brokenEnv) == "" {
+		t.Skip("run by TestBrokenImplementationsFailTheSuites")
+	}
+	h := memHarness(true)
+	h.Timeout = 300 * time.Millisecond
+	setup := h.Setup
+	h.Setup = func(t *testing.T) SourceBackend {
+		b := setup(t)
+		newSource := b.NewSource
+		b.NewSource = func(t *testing.T) pipeline.Source {
+			return truncatingBatchSource{newSource(t).(MemBatchSource)}
 		}
 		return b
 	}

@@ -7,17 +7,25 @@ import (
 	"github.com/seabridge/seabridge/internal/pipeline"
 )
 
-func memSourceHarness() SourceHarness {
+func memSourceHarness() SourceHarness { return memHarness(false) }
+
+// memHarness runs the suite on MemSources, or with batch on MemBatchSources.
+func memHarness(batch bool) SourceHarness {
 	return SourceHarness{
 		Redelivers: true,
 		Setup: func(t *testing.T) SourceBackend {
 			log := NewMemLog("suite")
 			return SourceBackend{
-				NewSource: func(*testing.T) pipeline.Source { return NewMemSource(log) },
+				NewSource: func(*testing.T) pipeline.Source {
+					if batch {
+						return NewMemBatchSource(log)
+					}
+					return NewMemSource(log)
+				},
 				Produce: func(_ context.Context, _ *testing.T, values [][]byte) {
 					log.Append(values...)
 				},
-				Disrupt: func(_ *testing.T, src pipeline.Source) { src.(*MemSource).Disconnect() },
+				Disrupt: func(_ *testing.T, src pipeline.Source) { src.(interface{ Disconnect() }).Disconnect() },
 			}
 		},
 	}
@@ -25,6 +33,10 @@ func memSourceHarness() SourceHarness {
 
 func TestMemSourceConformance(t *testing.T) {
 	RunSourceSuite(t, memSourceHarness())
+}
+
+func TestMemBatchSourceConformance(t *testing.T) {
+	RunSourceSuite(t, memHarness(true))
 }
 
 func TestMemSinkConformance(t *testing.T) {

@@ -304,3 +304,35 @@ func (s *MemSource) Closes() int {
 	defer s.mu.Unlock()
 	return s.closes
 }
+
+// MemBatchSource is a MemSource that also hands over messages in batches
+// (pipeline.BatchSource), for tests of the runner's batch path.
+type MemBatchSource struct{ *MemSource }
+
+var _ pipeline.BatchSource = MemBatchSource{}
+
+// NewMemBatchSource returns an unconnected batch source reading log.
+func NewMemBatchSource(log *MemLog) MemBatchSource { return MemBatchSource{NewMemSource(log)} }
+
+// ReadBatch waits as Read does for the first message, then returns up to len(msgs) of the
+// messages already appended.
+func (s MemBatchSource) ReadBatch(ctx context.Context, msgs []*pipeline.Message, acks []pipeline.AckFunc) (int, error) {
+	msg, ack, err := s.Read(ctx)
+	if err != nil {
+		return 0, err
+	}
+	msgs[0], acks[0] = msg, ack
+	n := 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ; n < len(msgs) && s.readFailure() == nil; n++ {
+		msg, _ := s.log.next(s.pos)
+		if msg == nil {
+			break
+		}
+		s.pos++
+		log, offset := s.log, msg.Offset
+		msgs[n], acks[n] = msg, func(_ context.Context, err error) error { return log.settle(offset, err) }
+	}
+	return n, nil
+}

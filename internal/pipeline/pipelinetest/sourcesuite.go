@@ -19,6 +19,8 @@ type SourceHarness struct {
 	Redelivers bool
 	// Timeout bounds each step of a subtest; default 10s.
 	Timeout time.Duration
+
+	readBatch bool // the subtest reads through ReadBatch
 }
 
 // SourceBackend is one backing system prepared by SourceHarness.Setup.
@@ -35,7 +37,9 @@ type SourceBackend struct {
 
 // RunSourceSuite checks the Source contract the runner relies on: at-least-once reading,
 // also through a reconnect; redelivery of what was not acked, read from the right place;
-// idempotent Close; and Read returning promptly when its context is cancelled.
+// idempotent Close; and Read returning promptly when its context is cancelled. A source that
+// is a pipeline.BatchSource runs the reading subtests a second time through ReadBatch
+// (ReadBatch/...); for other sources those are skipped.
 func RunSourceSuite(t *testing.T, h SourceHarness) {
 	t.Helper()
 	if h.Timeout <= 0 {
@@ -55,6 +59,70 @@ func RunSourceSuite(t *testing.T, h SourceHarness) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h) })
 	}
+	batched := h
+	batched.readBatch = true
+	t.Run("ReadBatch", func(t *testing.T) {
+		for _, tc := range tests[:3] {
+			t.Run(tc.name, func(t *testing.T) { tc.run(t, batched) })
+		}
+		t.Run("ReadReturnsOnCancel", func(t *testing.T) { sourceReadReturnsOnCancel(t, batched) })
+	})
+}
+
+// suiteBatch is the ReadBatch size of the suite's batch reader: small, so that batches of
+// the suite's messages are often full.
+const suiteBatch = 7
+
+// sourceReader reads one message at a time from a source, with Read or through ReadBatch.
+type sourceReader struct {
+	src   pipeline.Source
+	batch pipeline.BatchSource // nil: Read
+	msgs  []*pipeline.Message  // read by ReadBatch and not yet returned, with acks
+	acks  []pipeline.AckFunc
+}
+
+// newSourceReader returns the reader of src for h; with h.readBatch it skips t unless src
+// is a pipeline.BatchSource.
+func newSourceReader(t *testing.T, h SourceHarness, src pipeline.Source) *sourceReader {
+	t.Helper()
+	r := &sourceReader{src: src}
+	if !h.readBatch {
+		return r
+	}
+	bs, ok := src.(pipeline.BatchSource)
+	if !ok {
+		t.Skip("the source does not read in batches")
+	}
+	r.batch = bs
+	return r
+}
+
+func (r *sourceReader) read(ctx context.Context, t *testing.T) (*pipeline.Message, pipeline.AckFunc, error) {
+	t.Helper()
+	if r.batch == nil {
+		return r.src.Read(ctx)
+	}
+	if len(r.msgs) == 0 {
+		msgs, acks := make([]*pipeline.Message, suiteBatch), make([]pipeline.AckFunc, suiteBatch)
+		n, err := r.batch.ReadBatch(ctx, msgs, acks)
+		switch {
+		case err != nil && n != 0:
+			t.Fatalf("ReadBatch returned %d messages with error %v, want 0", n, err)
+		case err != nil:
+			return nil, nil, err
+		case n <= 0 || n > suiteBatch:
+			t.Fatalf("ReadBatch returned %d messages into %d slots without an error", n, suiteBatch)
+		}
+		for i := range n {
+			if msgs[i] == nil || acks[i] == nil {
+				t.Fatalf("ReadBatch returned %d messages, message %d has no value or no AckFunc", n, i)
+			}
+		}
+		r.msgs, r.acks = msgs[:n], acks[:n]
+	}
+	msg, ack := r.msgs[0], r.acks[0]
+	r.msgs, r.acks = r.msgs[1:], r.acks[1:]
+	return msg, ack, nil
 }
 
 // delivery is one message read by the suite.
@@ -85,7 +153,7 @@ func connectSource(ctx context.Context, t *testing.T, src pipeline.Source) {
 // readUntil reads (reconnecting on ErrNotConnected) until every id of want has been read,
 // and returns all deliveries of the suite's own messages in read order. Foreign messages are
 // acked and skipped.
-func readUntil(ctx context.Context, t *testing.T, src pipeline.Source, gen *idGen, want []string) []delivery {
+func readUntil(ctx context.Context, t *testing.T, r *sourceReader, gen *idGen, want []string) []delivery {
 	t.Helper()
 	missing := make(map[string]bool, len(want))
 	for _, id := range want {
@@ -93,10 +161,10 @@ func readUntil(ctx context.Context, t *testing.T, src pipeline.Source, gen *idGe
 	}
 	var got []delivery
 	for len(missing) > 0 {
-		msg, ack, err := src.Read(ctx)
+		msg, ack, err := r.read(ctx, t)
 		switch {
 		case errors.Is(err, pipeline.ErrNotConnected):
-			connectSource(ctx, t, src)
+			connectSource(ctx, t, r.src)
 			continue
 		case err != nil:
 			t.Fatalf("Read: %v (still missing %d of %d messages)", err, len(missing), len(want))
@@ -138,11 +206,12 @@ func sourceReadsEveryMessage(t *testing.T, h SourceHarness) {
 	b := h.Setup(t)
 	src := b.NewSource(t)
 	defer closeSource(t, src, h.Timeout)
+	r := newSourceReader(t, h, src)
 	connectSource(ctx, t, src)
 	gen := newIDGen()
 	values, ids := gen.values(50)
 	b.Produce(ctx, t, values)
-	ackAll(ctx, t, readUntil(ctx, t, src, gen, ids))
+	ackAll(ctx, t, readUntil(ctx, t, r, gen, ids))
 }
 
 func sourceAtLeastOnceThroughReconnect(t *testing.T, h SourceHarness) {
@@ -154,26 +223,27 @@ func sourceAtLeastOnceThroughReconnect(t *testing.T, h SourceHarness) {
 	defer cancel()
 	src := b.NewSource(t)
 	defer closeSource(t, src, h.Timeout)
+	r := newSourceReader(t, h, src)
 	connectSource(ctx, t, src)
 	gen := newIDGen()
 	values, before := gen.values(10)
 	b.Produce(ctx, t, values)
-	ackAll(ctx, t, readUntil(ctx, t, src, gen, before))
+	ackAll(ctx, t, readUntil(ctx, t, r, gen, before))
 
 	b.Disrupt(t, src)
-	awaitNotConnected(ctx, t, src, gen)
+	awaitNotConnected(ctx, t, r, gen)
 	connectSource(ctx, t, src)
 
 	values, after := gen.values(10)
 	b.Produce(ctx, t, values)
-	ackAll(ctx, t, readUntil(ctx, t, src, gen, after))
+	ackAll(ctx, t, readUntil(ctx, t, r, gen, after))
 }
 
 // awaitNotConnected reads until Read reports ErrNotConnected, acking redeliveries.
-func awaitNotConnected(ctx context.Context, t *testing.T, src pipeline.Source, gen *idGen) {
+func awaitNotConnected(ctx context.Context, t *testing.T, r *sourceReader, gen *idGen) {
 	t.Helper()
 	for {
-		msg, ack, err := src.Read(ctx)
+		msg, ack, err := r.read(ctx, t)
 		switch {
 		case errors.Is(err, pipeline.ErrNotConnected):
 			return
@@ -202,7 +272,7 @@ func sourceRedeliversUnacked(t *testing.T, h SourceHarness) {
 
 	first := b.NewSource(t)
 	connectSource(ctx, t, first)
-	got := readUntil(ctx, t, first, gen, ids)
+	got := readUntil(ctx, t, newSourceReader(t, h, first), gen, ids)
 	// Ack out of order (newest first), nack one and leave one unsettled.
 	const unacked, nacked = 3, 7
 	byID := map[string]delivery{}
@@ -228,7 +298,7 @@ func sourceRedeliversUnacked(t *testing.T, h SourceHarness) {
 	second := b.NewSource(t)
 	defer closeSource(t, second, h.Timeout)
 	connectSource(ctx, t, second)
-	again := readUntil(ctx, t, second, gen, []string{ids[unacked], ids[nacked]})
+	again := readUntil(ctx, t, newSourceReader(t, h, second), gen, []string{ids[unacked], ids[nacked]})
 	if again[0].id != ids[unacked] {
 		t.Errorf("the new source started at %s, want the first unacked message %s", again[0].id, ids[unacked])
 	}
@@ -260,13 +330,14 @@ func sourceReadReturnsOnCancel(t *testing.T, h SourceHarness) {
 	defer cancel()
 	src := h.Setup(t).NewSource(t)
 	defer closeSource(t, src, h.Timeout)
+	r := newSourceReader(t, h, src)
 	connectSource(ctx, t, src)
 
 	const wait = 100 * time.Millisecond
 	readCtx, stop := context.WithTimeout(ctx, wait)
 	defer stop()
 	start := time.Now()
-	msg, _, err := src.Read(readCtx)
+	msg, _, err := r.read(readCtx, t)
 	elapsed := time.Since(start)
 	if err == nil {
 		t.Fatalf("Read on an empty backend returned message %q, want a context error", msg.Value)

@@ -1,0 +1,188 @@
+package source
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/seabridge/seabridge/internal/pipeline"
+)
+
+// deliveryQueue hands fetched messages from the partition fetchers to Read, in the order each
+// fetcher pushed them, and bounds the messages in flight: those queued plus those handed to
+// Read and not yet acked or nacked. A push is one short critical section; a ReadBatch takes
+// everything queued at once, so the reader pays one hand-off per batch, not per message. Safe
+// for concurrent use.
+type deliveryQueue struct {
+	max int // most messages in flight
+
+	mu       sync.Mutex
+	recs     []*kafkaRecord // queued, oldest first from head
+	head     int
+	inFlight int
+	// readerWaiting: the reader found the queue empty and waits for readable.
+	readerWaiting bool
+	readable      chan struct{} // capacity 1; a push after the reader found the queue empty sends
+	// space is closed, and replaced, when a message leaves the in-flight set while fetchers
+	// wait for room.
+	space           chan struct{}
+	fetchersWaiting int
+}
+
+func newDeliveryQueue(max int) *deliveryQueue {
+	return &deliveryQueue{max: max, readable: make(chan struct{}, 1), space: make(chan struct{})}
+}
+
+// push queues rec once fewer than max messages are in flight. It returns false without
+// queueing rec when ctx (the generation of rec) is done first, so that nothing of a generation
+// that ended is queued after removeGeneration.
+func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
+	q.mu.Lock()
+	for q.inFlight >= q.max && ctx.Err() == nil {
+		space := q.space
+		q.fetchersWaiting++
+		q.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+		}
+		q.mu.Lock()
+		q.fetchersWaiting--
+	}
+	if ctx.Err() != nil {
+		q.mu.Unlock()
+		return false
+	}
+	q.inFlight++
+	q.recs = append(q.recs, rec)
+	wake := q.readerWaiting
+	q.readerWaiting = false
+	q.mu.Unlock()
+	if wake {
+		select {
+		case q.readable <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take moves up to len(dst) queued records into dst and returns how many. When the queue is
+// empty it returns 0 and the channel that the next push signals.
+func (q *deliveryQueue) take(dst []*kafkaRecord) (int, <-chan struct{}) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	queued := q.recs[q.head:]
+	if len(queued) == 0 {
+		q.readerWaiting = true
+		return 0, q.readable
+	}
+	n := copy(dst, queued)
+	clear(queued[:n])
+	q.head += n
+	switch {
+	case q.head == len(q.recs):
+		q.recs, q.head = q.recs[:0], 0
+	case q.head > cap(q.recs)/2:
+		left := copy(q.recs, q.recs[q.head:])
+		clear(q.recs[left:])
+		q.recs, q.head = q.recs[:left], 0
+	}
+	return n, nil
+}
+
+// release records that n messages left the in-flight set (acked, nacked or abandoned).
+func (q *deliveryQueue) release(n int) {
+	q.mu.Lock()
+	q.inFlight -= n
+	if q.fetchersWaiting > 0 && q.inFlight < q.max {
+		close(q.space)
+		q.space = make(chan struct{})
+	}
+	q.mu.Unlock()
+}
+
+// removeGeneration takes the queued records of g out of the queue and returns them, keeping
+// the order of the others. They still count as in flight until the caller abandons them.
+func (q *deliveryQueue) removeGeneration(g *kafkaGeneration) []*kafkaRecord {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var removed []*kafkaRecord
+	kept := q.recs[:0]
+	for _, rec := range q.recs[q.head:] {
+		if rec.gen == g {
+			removed = append(removed, rec)
+			continue
+		}
+		kept = append(kept, rec)
+	}
+	clear(q.recs[len(kept):])
+	q.recs, q.head = kept, 0
+	return removed
+}
+
+// recordSlab hands out kafkaRecords allocated a chunk at a time, so that a fetcher pays one
+// allocation per chunk instead of one per message. A chunk is freed once none of its records
+// is referenced any more.
+type recordSlab struct {
+	free []kafkaRecord
+}
+
+const recordSlabSize = 64
+
+func (s *recordSlab) next() *kafkaRecord {
+	if len(s.free) == 0 {
+		s.free = make([]kafkaRecord, recordSlabSize)
+	}
+	rec := &s.free[0]
+	s.free = s.free[1:]
+	return rec
+}
+
+// kafkaRecord is one fetched message, its place in its generation's bookkeeping and its ack
+// state, in one allocation.
+type kafkaRecord struct {
+	msg    pipeline.Message
+	gen    *kafkaGeneration
+	part   *partitionOffsets
+	offset int64
+	ackFn  pipeline.AckFunc // rec.ack, bound once
+	called atomic.Bool
+}
+
+// fill sets the message from m, fetched at readAt.
+func (rec *kafkaRecord) fill(m *kafka.Message, readAt time.Time) {
+	rec.msg = pipeline.Message{
+		Key:        m.Key,
+		Value:      m.Value,
+		Headers:    convertHeaders(m.Headers),
+		Topic:      m.Topic,
+		Partition:  m.Partition,
+		Offset:     m.Offset,
+		Time:       m.Time,
+		ReceivedAt: readAt,
+	}
+}
+
+// ack marks the message done (err == nil) or leaves it uncommitted (err != nil), and frees its
+// in-flight slot. After its generation ended it only frees the slot.
+func (rec *kafkaRecord) ack(_ context.Context, err error) error {
+	if rec.called.Swap(true) {
+		return ErrAckedTwice
+	}
+	rec.gen.settle(rec.part, rec.offset, err == nil)
+	s := rec.gen.sess
+	s.metrics.pending.Dec()
+	s.queue.release(1)
+	return nil
+}
+
+// abandon settles a message that never reached Read: it stays uncommitted.
+func (rec *kafkaRecord) abandon() {
+	rec.called.Store(true)
+	rec.gen.settle(rec.part, rec.offset, false)
+	rec.gen.sess.queue.release(1)
+}

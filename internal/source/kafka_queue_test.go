@@ -1,0 +1,85 @@
+package source
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func queued(q *deliveryQueue) []int64 {
+	var out []int64
+	dst := make([]*kafkaRecord, 3) // smaller than the queue: take is called several times
+	for {
+		n, _ := q.take(dst)
+		if n == 0 {
+			return out
+		}
+		for _, rec := range dst[:n] {
+			out = append(out, rec.offset)
+		}
+	}
+}
+
+func TestDeliveryQueueOrderAndBound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := newDeliveryQueue(4)
+	old, cur := &kafkaGeneration{}, &kafkaGeneration{}
+	for i, g := range []*kafkaGeneration{old, cur, old, cur} {
+		if !q.push(ctx, &kafkaRecord{gen: g, offset: int64(i)}) {
+			t.Fatalf("push %d refused below the bound", i)
+		}
+	}
+
+	// A fifth push waits for room, and gives up when its generation ends.
+	pushCtx, endGeneration := context.WithCancel(ctx)
+	refused := make(chan bool)
+	go func() { refused <- !q.push(pushCtx, &kafkaRecord{gen: cur, offset: 99}) }()
+	select {
+	case <-refused:
+		t.Fatal("push went past the in-flight bound")
+	case <-time.After(20 * time.Millisecond):
+	}
+	endGeneration()
+	if !<-refused {
+		t.Fatal("push queued a record after its generation ended")
+	}
+
+	removed := q.removeGeneration(old)
+	if len(removed) != 2 || removed[0].offset != 0 || removed[1].offset != 2 {
+		t.Fatalf("removeGeneration returned %v, want the records at 0 and 2", removed)
+	}
+	if got := queued(q); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Fatalf("queue holds %v after removing a generation, want [1 3] in order", got)
+	}
+
+	// The four are still in flight until released; a waiting push proceeds on release.
+	go func() { refused <- !q.push(ctx, &kafkaRecord{gen: cur, offset: 4}) }()
+	q.release(1)
+	if <-refused {
+		t.Fatal("push refused after a release made room")
+	}
+	if got := queued(q); len(got) != 1 || got[0] != 4 {
+		t.Fatalf("queue holds %v, want [4]", got)
+	}
+}
+
+func TestDeliveryQueueWakesTheReader(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := newDeliveryQueue(100)
+	dst := make([]*kafkaRecord, 10)
+	n, wait := q.take(dst)
+	if n != 0 || wait == nil {
+		t.Fatalf("take on an empty queue = %d, %v; want 0 and a channel", n, wait)
+	}
+	go q.push(ctx, &kafkaRecord{offset: 7})
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		t.Fatal("a push did not wake the waiting reader")
+	}
+	if n, _ := q.take(dst); n != 1 || dst[0].offset != 7 {
+		t.Fatalf("take = %d, want the pushed record", n)
+	}
+}
