@@ -33,6 +33,14 @@ func (s *switchSink) Write(ctx context.Context, batch []*pipeline.Message) error
 	return s.MemSink.Write(ctx, batch)
 }
 
+// WritePrefix fails as Write does: the runner writes with it when poison messages stop it.
+func (s *switchSink) WritePrefix(ctx context.Context, batch []*pipeline.Message) error {
+	if err := s.writeErr.Load(); err != nil {
+		return *err
+	}
+	return s.MemSink.WritePrefix(ctx, batch)
+}
+
 func set(p *atomic.Pointer[error], err error) {
 	if err == nil {
 		p.Store(nil)
