@@ -216,10 +216,22 @@ func (s *Spool) dropSegment(reason string) error {
 	return nil
 }
 
-// drop counts n records dropped for reason; mu is held.
+// drop counts n records dropped for reason; mu is held. The loop logs the drops every
+// dropLogEvery.
 func (s *Spool) drop(reason string, n int64) {
 	s.m.dropped[reason].Add(float64(n))
 	s.droppedIn += n
+	s.unlogged[reason] += n
+}
+
+// logDrops logs the drops counted since the last call, one line per reason; mu is held.
+func (s *Spool) logDrops() {
+	for reason, n := range s.unlogged {
+		if n > 0 {
+			s.log.Warn("spool dropped records", "reason", reason, "records_dropped", n)
+		}
+		delete(s.unlogged, reason)
+	}
 }
 
 // rotate seals the active segment and starts a new one; mu and appendMu are held.

@@ -50,6 +50,10 @@ func (s *Spool) housekeep() {
 	}
 	s.mu.Lock()
 	freed = s.deleteAcked() || freed
+	if time.Since(s.loggedAt) >= dropLogEvery {
+		s.logDrops()
+		s.loggedAt = time.Now()
+	}
 	var sealed []*os.File
 	var active *os.File
 	if s.opts.Fsync == FsyncInterval && s.now().Sub(s.lastSync) >= s.opts.FsyncInterval {

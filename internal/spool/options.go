@@ -43,6 +43,8 @@ const (
 	minSegmentBytes       = 64 << 10
 	// cursorEvery is how often a moved ack cursor is written, and the janitor runs.
 	cursorEvery = 100 * time.Millisecond
+	// dropLogEvery is how often dropped records are logged (with their count), at most.
+	dropLogEvery = 5 * time.Second
 )
 
 // Options configures a Spool.

@@ -65,6 +65,8 @@ type Spool struct {
 	cursorSynced time.Time
 	full         bool // the last append that did not fit had to wait or drop
 	droppedIn    int64
+	unlogged     map[string]int64 // drops by reason not yet logged
+	loggedAt     time.Time        // when the loop last logged drops
 	closed       bool
 
 	// The reader's position: rseg (under mu), rfile and rscan (Next's goroutine only).
@@ -118,7 +120,7 @@ func Open(opts Options, logger *slog.Logger, metrics *Metrics) (*Spool, error) {
 	}
 	s := &Spool{
 		opts: opts, log: logger.With("component", "spool", "dir", opts.Dir), m: metrics.forSpool(opts.Name),
-		lock: lock, now: time.Now, sync: opts.Fsync != FsyncNever,
+		lock: lock, now: time.Now, sync: opts.Fsync != FsyncNever, unlogged: map[string]int64{},
 		dataReady: make(chan struct{}, 1), spaceFreed: make(chan struct{}, 1),
 		done: make(chan struct{}), loopDone: make(chan struct{}),
 	}
@@ -246,6 +248,7 @@ func (s *Spool) Close() error {
 		if s.ackCursor != s.persisted {
 			errs = append(errs, writeCursor(s.opts.Dir, s.ackCursor, s.sync))
 		}
+		s.logDrops()
 		errs = append(errs, s.closeFiles())
 		if err := errors.Join(errs...); err != nil {
 			s.closeErr = fmt.Errorf("spool %s: close: %w", s.opts.Dir, err)
