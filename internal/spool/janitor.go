@@ -26,8 +26,10 @@ func (s *Spool) loop() {
 	}
 }
 
-// housekeep is one round of loop's work.
+// housekeep is one round of loop's work. Rounds are serialised (tests run them too).
 func (s *Spool) housekeep() {
+	s.hkMu.Lock()
+	defer s.hkMu.Unlock()
 	s.mu.Lock()
 	freed := s.expire()
 	cursor, moved := s.ackCursor, s.ackCursor != s.persisted

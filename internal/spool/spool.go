@@ -61,7 +61,8 @@ type Spool struct {
 	lastRead  int64 // append time of the last record handed out
 	persisted uint64
 	lastSync  time.Time
-	// cursorSynced is when the loop last synced the cursor file (loop goroutine only).
+	hkMu      sync.Mutex // serialises housekeeping rounds
+	// cursorSynced is when a housekeeping round last synced the cursor file (under hkMu).
 	cursorSynced time.Time
 	full         bool // the last append that did not fit had to wait or drop
 	droppedIn    int64
