@@ -12,3 +12,6 @@ var (
 	// ErrTopicMissing marks a topic that does not exist on the cluster.
 	ErrTopicMissing = errors.New("kafka topic does not exist")
 )
+
+// ErrAborted is the error of a dial through a Conns that was aborted.
+var ErrAborted = errors.New("kafka connections aborted: closing ran out of time")

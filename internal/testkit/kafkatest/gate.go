@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"go.uber.org/goleak"
 )
 
 // Gate sits in every connection of a kfake cluster on the broker's side and slows down or
@@ -115,4 +116,18 @@ func (c *gatedConn) Read(p []byte) (int, error) {
 func (c *gatedConn) Close() error {
 	c.closeOnce.Do(func() { close(c.closed) })
 	return c.Conn.Close()
+}
+
+// IgnoreHungBroker returns opts and goleak options that ignore the broker's side of the
+// connections a frozen Gate holds: the goroutines kfake runs per connection wait there until
+// Thaw or the broker's close, even after the client closed its side. With them, a test can
+// check that the client's goroutines ended while the broker still hangs:
+//
+//	goleak.VerifyNone(t, kafkatest.IgnoreHungBroker(goleak.IgnoreCurrent())...)
+func IgnoreHungBroker(opts ...goleak.Option) []goleak.Option {
+	return append(opts,
+		goleak.IgnoreAnyFunction("github.com/seabridge/seabridge/internal/testkit/kafkatest.(*gatedConn).Read"),
+		goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*clientConn).read"),
+		goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*clientConn).write"),
+	)
 }
