@@ -66,7 +66,8 @@ type KafkaOptions struct {
 // commits the acked prefix of each partition, and forgets the generation: acks that arrive
 // later only free their in-flight slot, and nothing of that generation is committed again. The
 // partition's next owner (this member or another) reads from the committed offset, so what
-// was still in flight is read again: duplicates, never gaps. Close commits without waiting.
+// was still in flight is read again: duplicates, never gaps. Close commits without waiting,
+// within the deadline of its context.
 //
 // Read blocks while MaxInFlight messages are pending. Connect, Read and Close may be called
 // from different goroutines; Read is not called concurrently with itself. AckFuncs, Connected
@@ -248,10 +249,13 @@ func (k *Kafka) Owns(topic string, partition int) bool {
 
 // Close stops fetching, commits every offset whose messages are all acked, leaves the group
 // and closes the readers. It does not wait for pending messages: they are redelivered to the
-// next owner of their partition. The commit and the leave are bounded by the group protocol's
-// request timeout (5s each), not by ctx; a join in progress is finished first (up to
-// RebalanceTimeout). Close is idempotent; a later Connect starts a new membership.
-func (k *Kafka) Close(context.Context) error {
+// next owner of their partition. ctx bounds all of it: when ctx ends first (a broker that
+// does not answer, a join in progress), Close closes the source's connections, which ends
+// every call waiting on them, and returns within a fraction of a second. Offsets acked and
+// not committed (the commit failed or ran out of time) are logged and named in the error;
+// their messages are read again, never skipped. Close is idempotent; a later Connect starts a
+// new membership.
+func (k *Kafka) Close(ctx context.Context) error {
 	k.mu.Lock()
 	s := k.sess
 	k.sess = nil
@@ -259,8 +263,8 @@ func (k *Kafka) Close(context.Context) error {
 	if s == nil {
 		return nil
 	}
-	if err := s.close(); err != nil {
-		return fmt.Errorf("kafka source %q: %w", k.opts.Pipeline, err)
+	if err := s.close(ctx); err != nil {
+		return fmt.Errorf("kafka source %q: close: %w", k.opts.Pipeline, err)
 	}
 	return nil
 }

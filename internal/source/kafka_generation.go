@@ -206,6 +206,14 @@ func (g *kafkaGeneration) commitable() []commitPosition {
 	return g.commitableLocked()
 }
 
+// uncommitted is what the generation could commit and Kafka has not accepted: the acked
+// prefix of each partition beyond its last commit, whether or not acks are still recorded.
+func (g *kafkaGeneration) uncommitted() []commitPosition {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.commitableLocked()
+}
+
 func (g *kafkaGeneration) commitableLocked() []commitPosition {
 	var out []commitPosition
 	for _, p := range g.parts {

@@ -29,9 +29,10 @@ type kafkaSession struct {
 	metrics kafkaPipelineMetrics
 	dialer  *kafka.Dialer
 	group   *kafka.ConsumerGroup
-	client  *kafka.Client   // metadata for the partition watch
-	closeTr func()          // closes client's connections
-	counts  *assignedCounts // partition counts of this member's last assignment as leader
+	client  *kafka.Client    // metadata for the partition watch
+	closeTr func()           // closes client's connections
+	conns   *kafkautil.Conns // every connection of the session: the group's, the fetchers', client's
+	counts  *assignedCounts  // partition counts of this member's last assignment as leader
 
 	ctx    context.Context // cancelled by close
 	cancel context.CancelFunc
@@ -66,6 +67,9 @@ func newKafkaSession(o KafkaOptions, logger *slog.Logger, m kafkaPipelineMetrics
 	if err != nil {
 		return nil, err
 	}
+	conns := kafkautil.NewConns()
+	conns.TrackDialer(dialer)
+	conns.TrackTransport(transport)
 	counts := &assignedCounts{}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                o.GroupID,
@@ -97,6 +101,7 @@ func newKafkaSession(o KafkaOptions, logger *slog.Logger, m kafkaPipelineMetrics
 		group:    group,
 		client:   client,
 		closeTr:  transport.CloseIdleConnections,
+		conns:    conns,
 		counts:   counts,
 		ctx:      ctx,
 		cancel:   cancel,
@@ -267,20 +272,60 @@ func (s *kafkaSession) fetchFailed(tp topicPartition, err error) {
 
 // close ends the membership: the running generation commits what is acked (without waiting
 // for what is pending), the member leaves the group, and every goroutine of the session ends.
-func (s *kafkaSession) close() error {
-	s.cancel()
-	err := s.group.Close()
-	<-s.loopDone
-	s.running.Wait()
-	s.closeTr()
+// When ctx ends first, every connection of the session is closed, which makes the commit, the
+// leave and the fetches fail at once; close then returns (within kafkautil.CloseWithin's
+// margin) and the session's goroutines end by themselves. Offsets of the running generation
+// that could not be committed are logged and named in the error: the group reads those
+// messages again.
+func (s *kafkaSession) close(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(s.closeErr, err)
+	g := s.current
+	s.mu.Unlock()
+	s.cancel()
+	err := kafkautil.CloseWithin(ctx, s.conns, func() error {
+		err := s.group.Close()
+		<-s.loopDone
+		s.running.Wait()
+		s.closeTr()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return errors.Join(s.closeErr, err)
+	})
+	if g == nil {
+		return err
+	}
+	left := g.uncommitted()
+	if len(left) == 0 {
+		return err
+	}
+	offsets := describeOffsets(left)
+	s.logger.Warn("offsets not committed at close; the group reads again from the last committed offsets",
+		"offsets", offsets, "err", err)
+	if err == nil {
+		return fmt.Errorf("offsets %s not committed", offsets)
+	}
+	return fmt.Errorf("offsets %s not committed: %w", offsets, err)
 }
 
 func isRebalanceError(err error) bool {
 	return errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) ||
 		errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, kafka.NotCoordinatorForGroup)
+}
+
+// describeOffsets lists commit positions as "topic/0=12 topic/1=7 other/0=3", sorted.
+func describeOffsets(positions []commitPosition) string {
+	sort.Slice(positions, func(i, j int) bool {
+		a, b := positions[i].part.tp, positions[j].part.tp
+		if a.topic != b.topic {
+			return a.topic < b.topic
+		}
+		return a.partition < b.partition
+	})
+	parts := make([]string, len(positions))
+	for i, c := range positions {
+		parts[i] = fmt.Sprintf("%s/%d=%d", c.part.tp.topic, c.part.tp.partition, c.offset)
+	}
+	return strings.Join(parts, " ")
 }
 
 // describePartitions lists partitions as "topic/0,1,2 other/3", sorted.
