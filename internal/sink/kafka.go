@@ -90,6 +90,7 @@ type Kafka struct {
 	transport *kafka.Transport
 	client    *kafka.Client
 	writer    *kafka.Writer
+	conns     *kafkautil.Conns // the transport's connections, aborted by a Close that runs out of time
 
 	topics  map[string]topicState // topics seen, by name
 	writes  uint64                // Write calls so far
@@ -231,6 +232,8 @@ func (k *Kafka) Connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: kafka sink %q: %w", pipeline.ErrFatal, k.opts.Pipeline, err)
 	}
+	conns := kafkautil.NewConns()
+	conns.TrackTransport(transport)
 	if k.opts.Topic != "" {
 		if err := kafkautil.CheckTopics(ctx, client, k.opts.Topic); err != nil {
 			transport.CloseIdleConnections()
@@ -239,7 +242,7 @@ func (k *Kafka) Connect(ctx context.Context) error {
 		}
 		k.topics[k.opts.Topic] = topicState{}
 	}
-	k.transport, k.client, k.writer = transport, client, k.newWriter(transport)
+	k.transport, k.client, k.writer, k.conns = transport, client, k.newWriter(transport), conns
 	return nil
 }
 
@@ -274,18 +277,30 @@ func (k *Kafka) newWriter(t *kafka.Transport) *kafka.Writer {
 	}
 }
 
-// Close closes the writer and its connections. It is idempotent; a later Connect reconnects.
-func (k *Kafka) Close(context.Context) error {
+// Close closes the writer and its connections. kafka-go's Writer goes on producing a batch
+// whose Write returned early (its context ended), for up to MaxAttempts × WriteTimeout, and
+// closing it waits for that; Close waits only until ctx ends, then closes the sink's
+// connections, which ends the produce, and returns within a fraction of a second with an
+// error: those records may or may not be in Kafka (their Write already failed). Close is
+// idempotent; a later Connect reconnects.
+func (k *Kafka) Close(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.writer == nil {
 		return nil
 	}
-	err := k.writer.Close()
-	k.transport.CloseIdleConnections()
-	k.transport, k.client, k.writer = nil, nil, nil
-	if err != nil {
-		return fmt.Errorf("kafka sink %q: close writer: %w", k.opts.Pipeline, err)
+	w, transport, conns := k.writer, k.transport, k.conns
+	k.transport, k.client, k.writer, k.conns = nil, nil, nil, nil
+	err := kafkautil.CloseWithin(ctx, conns, func() error {
+		err := w.Close()
+		transport.CloseIdleConnections()
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return fmt.Errorf("kafka sink %q: close: gave up on a produce in flight (its records may or may not be in Kafka): %w", k.opts.Pipeline, err)
 	}
-	return nil
+	return fmt.Errorf("kafka sink %q: close writer: %w", k.opts.Pipeline, err)
 }

@@ -114,7 +114,8 @@ func NewDeadLetter(opts DeadLetterOptions, logger *slog.Logger, m *KafkaSinkMetr
 // credentials and a missing topic are fatal (pipeline.ErrFatal).
 func (d *DeadLetter) Connect(ctx context.Context) error { return d.sink.Connect(ctx) }
 
-// Close closes the writer; it is idempotent.
+// Close closes the writer, giving up on a write still in flight when ctx ends (see
+// Kafka.Close); it is idempotent.
 func (d *DeadLetter) Close(ctx context.Context) error { return d.sink.Close(ctx) }
 
 // The forms of a dead-letter record, from whole to smallest.
