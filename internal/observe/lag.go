@@ -226,12 +226,18 @@ func (c *LagCollector) Lag(pipeline string) (int64, bool) {
 
 // Run scrapes at once and then every Interval until ctx is done, and then returns nil. Scrape
 // failures are logged and counted, never returned; an error means invalid connection settings.
+// When ctx ends during a scrape, Run returns at once and closes its connections, so that no
+// request of the scrape outlives it (kafka-go's Transport would otherwise go on waiting for a
+// broker that does not answer, up to the request's timeout).
 func (c *LagCollector) Run(ctx context.Context) error {
 	client, transport, err := c.opts.Conn.Client()
 	if err != nil {
 		return fmt.Errorf("kafka lag collector: %w", err)
 	}
+	conns := kafkautil.NewConns()
+	conns.TrackTransport(transport)
 	defer transport.CloseIdleConnections()
+	defer conns.Abort()
 	ticker := time.NewTicker(c.opts.Interval)
 	defer ticker.Stop()
 	for {

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seabridge/seabridge/internal/kafkautil"
+	"github.com/seabridge/seabridge/internal/testkit/kafkatest"
 )
 
 func lagTestLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -287,4 +288,35 @@ seabridge_kafka_lag_scrape_errors_total{pipeline="b"} 0
 	if err := testutil.CollectAndCompare(LagCollectors{c}, strings.NewReader(want), "seabridge_kafka_lag_scrape_errors_total"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLagCollectorStopsWhileKafkaHangs stops a collector whose scrape waits on a broker that
+// accepts connections and answers nothing: Run returns at once, and with the broker still hung
+// no goroutine of the collector is left behind.
+func TestLagCollectorStopsWhileKafkaHangs(t *testing.T) {
+	brokers, gate := kafkatest.GatedBrokers(t, kfake.SeedTopics(2, "in"))
+	t.Cleanup(gate.Thaw)
+	conn := kafkautil.Conn{Brokers: brokers, DialTimeout: 10 * time.Second}
+	c := NewLagCollector(LagOptions{Conn: conn, Interval: 30 * time.Second,
+		Groups: []GroupTopics{{Pipeline: "p", GroupID: "g", Topics: []string{"in"}}}}, lagTestLogger())
+	before := goleak.IgnoreCurrent()
+	gate.Freeze()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond) // the first scrape waits for the broker meanwhile (up to 10 s)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of its context's end")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Run took %v to return after its context ended, want at most 1s", took)
+	}
+	goleak.VerifyNone(t, kafkatest.IgnoreHungBroker(before)...)
 }
