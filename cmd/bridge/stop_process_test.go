@@ -275,7 +275,7 @@ func TestSIGTERMBudgetTooShortKafkaToStreamSea(t *testing.T) {
 
 // TestSIGTERMBudgetTooShortStreamSeaToKafka stops a stream-sea -> Kafka bridge whose Kafka is
 // too slow for what stream-sea sends, then hangs (closing the sink waits for the produce in
-// flight), with a 1 s budget: exit 1, the lost messages (nacked and undelivered) named in the
+// flight, for its own budget), with a 1 s budget: exit 1, the lost messages (nacked and undelivered) named in the
 // log and the error, /metrics showing the nacked ones while the bridge drains.
 func TestSIGTERMBudgetTooShortStreamSeaToKafka(t *testing.T) {
 	emu := proctest.StartEmulator(t)
