@@ -15,8 +15,9 @@ import (
 )
 
 const runHelp = `Run the pipelines of a config file until SIGINT or SIGTERM. On a signal /readyz answers 503,
-and the bridge stops reading, writes out everything it has received, commits Kafka offsets and
-exits, within bridge.shutdown_timeout; /metrics serves until then. Each pipeline logs a
+and the bridge stops reading and writes out everything it has received within
+bridge.shutdown_timeout, then commits Kafka offsets and closes its connections within as long
+again, and exits; /metrics serves until then. Each pipeline logs a
 "pipeline stopped" line with its counters. Messages still unwritten when that budget runs out
 are given up on: they are logged per pipeline and the exit code is 1. A fatal pipeline error
 (rejected credentials, schema conflict, missing topic) stops the bridge with exit code 1 and a

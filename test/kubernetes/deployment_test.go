@@ -226,8 +226,11 @@ func TestDeployment(t *testing.T) {
 			t.Errorf("%s probe %+v: want GET %s on port %q", name, probe, want, metricsPortName)
 		}
 	}
-	if g := spec.TerminationGracePeriodSeconds; g == nil || float64(*g) <= cfg.Bridge.ShutdownTimeout.Seconds() {
-		t.Errorf("terminationGracePeriodSeconds (%s) must exceed bridge.shutdown_timeout %v", ptrString(g), cfg.Bridge.ShutdownTimeout)
+	// A stop drains within shutdown_timeout, closes within as long again, and the HTTP server
+	// takes up to 5 s (docs/operations.md); 10 s leaves a margin.
+	if min := 2*cfg.Bridge.ShutdownTimeout.Seconds() + 10; spec.TerminationGracePeriodSeconds == nil || float64(*spec.TerminationGracePeriodSeconds) < min {
+		t.Errorf("terminationGracePeriodSeconds (%s) must be at least 2 × bridge.shutdown_timeout (%v) + 10s = %vs",
+			ptrString(spec.TerminationGracePeriodSeconds), cfg.Bridge.ShutdownTimeout, min)
 	}
 	if text := configMap(t, objs, configVolume(t, spec).ConfigMap.Name).Data["bridge.toml"]; instanceID.MatchString(text) {
 		t.Error("bridge.toml sets bridge.instance_id: leave it to default to the hostname, the pod's name")
