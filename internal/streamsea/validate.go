@@ -44,6 +44,8 @@ const (
 // fieldRule is one compiled field.
 type fieldRule struct {
 	name  string
+	plain bool      // name needs no escape in JSON: a key equal to it may be matched byte for byte
+	key   memberKey // `"name":`, when plain
 	kind  valueKind
 	array bool
 	wire  FieldType
@@ -76,7 +78,10 @@ func compileObject(fields []Field) *objectRule {
 }
 
 func compileField(f Field) fieldRule {
-	r := fieldRule{name: f.Name, wire: f.Type}
+	r := fieldRule{name: f.Name, plain: plainString(f.Name), wire: f.Type}
+	if r.plain {
+		r.key = newMemberKey(f.Name)
+	}
 	switch f.Type {
 	case TypeString, TypeStringArray:
 		r.kind = kindString
@@ -167,12 +172,19 @@ func (w *walk) object(rule *objectRule, depth int) {
 	seen.init(len(rule.fields))
 	next := 0 // payloads usually list fields in schema order: try this one first
 	for first := true; ; first = false {
-		key, escaped, ok := w.s.nextMember(first)
-		if !ok {
-			break
+		var i int
+		var known bool
+		key, ok := w.s.nextMemberNamed(first, rule.hint(next))
+		if ok {
+			i, known = next, true
+		} else {
+			var escaped bool
+			if key, escaped, ok = w.s.nextMember(first); !ok {
+				break
+			}
+			i, known = rule.lookup(w.s.b[key.start:key.end], escaped, next)
 		}
 		w.path.push(pathSegment{key: key, index: -1})
-		i, known := rule.lookup(w.s.b[key.start:key.end], escaped, next)
 		next = i + 1
 		switch {
 		case !known:
@@ -195,6 +207,26 @@ func (w *walk) object(rule *objectRule, depth int) {
 			w.fieldProblem(rule.fields[i].name, "missing field")
 		}
 	}
+}
+
+// hint returns the member key of field i when a key may be compared with it byte for byte,
+// or nil.
+func (o *objectRule) hint(i int) *memberKey {
+	if i < len(o.fields) && o.fields[i].plain {
+		return &o.fields[i].key
+	}
+	return nil
+}
+
+// plainString reports whether s is not empty and is written in JSON as it is, without
+// escapes: no quote, backslash or control byte.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // linearLookupMax is the field count up to which lookup scans instead of hashing.

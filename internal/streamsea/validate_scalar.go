@@ -71,18 +71,36 @@ func signedValue(u uint64, neg bool) (int64, numberClass) {
 }
 
 // smallInteger reports whether the well-formed JSON number num is written as digits only,
-// with an optional sign, and too short to leave int64: the common case, decided quickly.
+// with an optional minus sign, and lies within int64: the common case, decided quickly. A
+// number it reports false for may still be a whole number within int64 (1e3, 3.0).
 func smallInteger(num []byte) bool {
-	if len(num) > 18 {
+	digits := num
+	if digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) > len(maxInt64Digits) {
 		return false
 	}
-	for _, c := range num[1:] {
+	for _, c := range digits {
 		if !isDigit(c) {
 			return false
 		}
 	}
-	return true
+	if len(digits) < len(maxInt64Digits) || digits[0] == '0' {
+		return true
+	}
+	limit := maxInt64Digits
+	if num[0] == '-' {
+		limit = minInt64Digits
+	}
+	return string(digits) <= limit // same length: the order of the digit strings is numeric
 }
+
+// The magnitudes of math.MaxInt64 and math.MinInt64, in digits.
+const (
+	maxInt64Digits = "9223372036854775807"
+	minInt64Digits = "9223372036854775808"
+)
 
 func digitRun(b []byte, from int) []byte {
 	end := from

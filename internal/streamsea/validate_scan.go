@@ -171,48 +171,49 @@ func (s *jsonScanner) scanNumber() (span, bool) {
 	if s.err != nil {
 		return span{}, false
 	}
-	start := s.pos
-	if s.pos < len(s.b) && s.b[s.pos] == '-' {
-		s.pos++
+	b, start := s.b, s.pos
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
 	}
 	switch {
-	case s.pos < len(s.b) && s.b[s.pos] == '0':
-		s.pos++
-	case s.pos < len(s.b) && s.b[s.pos] >= '1' && s.b[s.pos] <= '9':
-		s.skipDigits()
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigitsAt(b, i+1)
 	default:
+		s.pos = i
 		return span{}, s.unexpected("digit")
 	}
-	if s.pos < len(s.b) && s.b[s.pos] == '.' {
-		s.pos++
-		if !s.requireDigits() {
-			return span{}, false
+	if i < len(b) && b[i] == '.' {
+		if i++; i >= len(b) || !isDigit(b[i]) {
+			s.pos = i
+			return span{}, s.unexpected("digit")
 		}
+		i = skipDigitsAt(b, i+1)
 	}
-	if s.pos < len(s.b) && (s.b[s.pos] == 'e' || s.b[s.pos] == 'E') {
-		s.pos++
-		if s.pos < len(s.b) && (s.b[s.pos] == '+' || s.b[s.pos] == '-') {
-			s.pos++
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
 		}
-		if !s.requireDigits() {
-			return span{}, false
+		if i >= len(b) || !isDigit(b[i]) {
+			s.pos = i
+			return span{}, s.unexpected("digit")
 		}
+		i = skipDigitsAt(b, i+1)
 	}
-	return span{start, s.pos}, true
+	s.pos = i
+	return span{start, i}, true
 }
 
-func (s *jsonScanner) requireDigits() bool {
-	if s.pos >= len(s.b) || !isDigit(s.b[s.pos]) {
-		return s.unexpected("digit")
+// skipDigitsAt returns the index of the first byte at or after i that is not a digit, or
+// len(b).
+func skipDigitsAt(b []byte, i int) int {
+	for i < len(b) && isDigit(b[i]) {
+		i++
 	}
-	s.skipDigits()
-	return true
-}
-
-func (s *jsonScanner) skipDigits() {
-	for s.pos < len(s.b) && isDigit(s.b[s.pos]) {
-		s.pos++
-	}
+	return i
 }
 
 // scanLiteral consumes the literal lit (true, false or null).
@@ -251,6 +252,80 @@ func (s *jsonScanner) nextMember(first bool) (key span, escaped bool, ok bool) {
 	}
 	s.skipSpace()
 	return key, escaped, true
+}
+
+// memberKey is a member's key as compact JSON writes it, `"name":`, for nextMemberNamed, with
+// its bytes as little-endian words so that most comparisons are one or two word compares.
+type memberKey struct {
+	text string
+	// head is the first 8 bytes of text (zero-padded when shorter), masked by headMask; tail
+	// is its last 8 bytes when it has 9 to 16.
+	head, headMask, tail uint64
+}
+
+func newMemberKey(name string) memberKey {
+	k := memberKey{text: `"` + name + `":`}
+	var buf [8]byte
+	n := copy(buf[:], k.text)
+	k.head = binary.LittleEndian.Uint64(buf[:])
+	k.headMask = ^uint64(0) >> (64 - 8*n)
+	if len(k.text) > 8 && len(k.text) <= 16 {
+		k.tail = binary.LittleEndian.Uint64([]byte(k.text[len(k.text)-8:]))
+	}
+	return k
+}
+
+// matches reports whether b starts with the key.
+func (k *memberKey) matches(b []byte) bool {
+	n := len(k.text)
+	switch {
+	case len(b) < n:
+		return false
+	case len(b) < 8: // too short for a word load; rare: the end of the payload
+		return string(b[:n]) == k.text
+	case binary.LittleEndian.Uint64(b)&k.headMask != k.head:
+		return false
+	case n <= 8:
+		return true
+	case n <= 16:
+		return binary.LittleEndian.Uint64(b[n-8:]) == k.tail
+	}
+	return string(b[8:n]) == k.text[8:]
+}
+
+// nextMemberNamed is nextMember for the common case of a member written as compact JSON does,
+// `"name":`, with the key exactly key's name, unescaped: it moves to the member's value and
+// returns the key's span. On anything else (another key, an escape, whitespace before the
+// colon, the end of the object, a syntax error, a nil key) it reports false and leaves the
+// position unchanged, for nextMember to take over. What it accepts, nextMember would accept
+// the same way.
+func (s *jsonScanner) nextMemberNamed(first bool, key *memberKey) (span, bool) {
+	b, i := s.b, s.pos
+	if s.err != nil || key == nil {
+		return span{}, false
+	}
+	i = skipSpaceAt(b, i)
+	if !first {
+		if i >= len(b) || b[i] != ',' {
+			return span{}, false
+		}
+		i = skipSpaceAt(b, i+1)
+	}
+	if i >= len(b) || !key.matches(b[i:]) {
+		return span{}, false
+	}
+	end := i + len(key.text)
+	s.pos = skipSpaceAt(b, end)
+	return span{i + 1, end - 2}, true
+}
+
+// skipSpaceAt returns the index of the first byte at or after i that is not JSON
+// whitespace, or len(b).
+func skipSpaceAt(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // nextElement moves to the next element of an array whose '[' was consumed. first is true

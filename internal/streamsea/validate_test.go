@@ -218,6 +218,24 @@ func TestWholeNumber(t *testing.T) {
 	}
 }
 
+// TestSmallIntegerAgreesWithWholeNumber checks the fast path of integer fields: whatever it
+// accepts, wholeNumber classifies as a whole number within int64, and near the limits of
+// int64 it accepts exactly what wholeNumber does.
+func TestSmallIntegerAgreesWithWholeNumber(t *testing.T) {
+	nums := []string{"0", "-0", "7", "-7", "123456789012345678", "-123456789012345678",
+		"1000000000000000000", "9223372036854775806", "9223372036854775807", "9223372036854775808",
+		"-9223372036854775807", "-9223372036854775808", "-9223372036854775809", "9999999999999999999",
+		"-9999999999999999999", "10000000000000000000", "1.5", "1e3", "-2.0"}
+	for _, num := range nums {
+		_, class := wholeNumber([]byte(num))
+		small := smallInteger([]byte(num))
+		digitsOnly := strings.Trim(num, "-0123456789") == ""
+		if small && class != numberWhole || digitsOnly && small != (class == numberWhole) {
+			t.Errorf("smallInteger(%s) = %v, wholeNumber class %d", num, small, class)
+		}
+	}
+}
+
 func TestValidDate(t *testing.T) {
 	tests := []struct {
 		date string
@@ -344,6 +362,28 @@ func BenchmarkValidate(b *testing.B) {
 	for b.Loop() {
 		if err := v.Validate(payload); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestMemberKeyMatches compares memberKey.matches with a plain prefix test for keys of every
+// length up to 20 bytes, each byte changed in turn, with and without bytes after the key.
+func TestMemberKeyMatches(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		k := newMemberKey(strings.Repeat("k", n-1) + "z")
+		for _, rest := range []string{"", "1", `1,"x":2}`} {
+			exact := k.text + rest
+			inputs := []string{exact, exact[:len(k.text)-1]}
+			for i := range len(k.text) {
+				changed := []byte(exact)
+				changed[i] ^= 0x20
+				inputs = append(inputs, string(changed))
+			}
+			for _, in := range inputs {
+				if got, want := k.matches([]byte(in)), strings.HasPrefix(in, k.text); got != want {
+					t.Errorf("key %q, input %q: matches = %v, want %v", k.text, in, got, want)
+				}
+			}
 		}
 	}
 }
