@@ -85,7 +85,8 @@ func (c Conn) mechanism() (sasl.Mechanism, error) {
 	return m, nil
 }
 
-// Dialer returns a kafka-go Dialer for Readers (consumer groups).
+// Dialer returns a kafka-go Dialer for Readers (consumer groups). Its connections read ahead
+// (readAheadConn).
 func (c Conn) Dialer() (*kafka.Dialer, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -94,9 +95,11 @@ func (c Conn) Dialer() (*kafka.Dialer, error) {
 	return &kafka.Dialer{
 		ClientID:      c.ClientID,
 		Timeout:       c.dialTimeout(),
-		DualStack:     true,
 		TLS:           c.TLS,
 		SASLMechanism: m,
+		// kafka-go's Conn reads 4 KiB at a time and sets a read deadline per message it
+		// decodes; readAheadConn makes both cheap (it is beneath TLS, which it sees as bytes).
+		DialFunc: dialReadAhead(&net.Dialer{}),
 	}, nil
 }
 
