@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 
 	"github.com/seabridge/seabridge/internal/bridge"
 	"github.com/seabridge/seabridge/internal/config"
@@ -21,10 +23,22 @@ again, and exits; /metrics serves until then. Each pipeline logs a
 "pipeline stopped" line with its counters. Messages still unwritten when that budget runs out
 are given up on: they are logged per pipeline and the exit code is 1. A fatal pipeline error
 (rejected credentials, schema conflict, missing topic) stops the bridge with exit code 1 and a
-message naming the pipeline. An invalid config, or a metrics address that cannot be bound, is
-exit code 2.`
+message naming the pipeline; with bridge.on_pipeline_failure = "isolate" that pipeline stays
+failed and the others run on. An invalid config, or a metrics address that cannot be bound, is
+exit code 2.
+
+SIGHUP reloads the config file (with the environment of the start). An invalid config is
+rejected with a log line and the running one stays. Otherwise only the pipelines whose config
+changed are drained (as at a stop: nothing received is lost) and started again, added ones
+start, removed ones drain and stop, failed ones start again, the others run on untouched; a
+"config reloaded" line says which. http.listen, http.pprof, bridge.log_level and
+bridge.log_format apply only at the next start: a reload that changes them says so.`
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	// SIGHUP is caught before anything else: its default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fs := newFlagSet("run", "[--config FILE]", runHelp, stderr)
 	path := fs.String("config", defaultConfigPath(), "config file (TOML); default $BRIDGE_CONFIG or ./bridge.toml")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (pprof) of the whole run to this file, for performance work")
@@ -50,7 +64,29 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return a.Run(ctx)
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	reloads := make(chan struct{})
+	go func() {
+		defer close(reloads)
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				logger.Info("SIGHUP: reloading the config", "file", *path)
+				// Reload logs what it applied or why it rejected the config.
+				_, err := a.Reload(func() (*config.Config, error) { return config.Load(*path, configEnviron()) })
+				if errors.Is(err, bridge.ErrNotRunning) {
+					logger.Warn("SIGHUP ignored: the bridge is starting or stopping")
+				}
+			}
+		}
+	}()
+	err = a.Run(ctx)
+	stop()
+	<-reloads
+	return err
 }
 
 // startCPUProfile starts profiling the process's CPU into path; the returned func stops the

@@ -1,14 +1,17 @@
 // Package bridge assembles a running bridge from a validated config: it wires every pipeline's
-// source, mapping, sink and dead-letter writer, the consumer-group lag collectors and the HTTP
-// server, runs them together and stops them in order (pipelines, lag collectors, HTTP server
-// last), reporting every part's error. cmd/bridge is a thin shell around it, and the
-// end-to-end tests drive it directly.
+// source, mapping, sink, dead-letter writer and consumer-group lag collector, and the HTTP
+// server, runs them together, applies a new config to the pipelines it changes (Reload), and
+// stops them in order (pipelines, then the HTTP server), reporting every part's error.
+// cmd/bridge is a thin shell around it, and the end-to-end tests drive it directly.
 package bridge
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,17 +22,32 @@ import (
 	"github.com/seabridge/seabridge/internal/pipeline"
 )
 
-// App is a running bridge: the pipelines of one config, the lag collectors and the HTTP
-// server. The first part to stop by itself stops the others (see Run).
+// App is a running bridge: the pipelines of one config and the HTTP server. A pipeline that
+// stops by itself on an error stops the others (bridge.on_pipeline_failure = "stop"), or
+// stays failed while the others run on ("isolate"). See Run and Reload.
 type App struct {
-	version   string
-	log       *slog.Logger
-	reg       *prometheus.Registry
-	pipelines []*builtPipeline
-	lag       []*observe.LagCollector
-	http      *observe.Server // nil when http.listen is ""
+	version string
+	log     *slog.Logger
+	reg     *prometheus.Registry // the process's metrics; every unit's through units and lags
+	units   *unitMetrics
+	lags    *lagMetrics
+	reloads *reloadMetrics
+	http    *observe.Server // nil when http.listen is ""
 
-	stopping atomic.Bool // set when the stop begins; readiness answers 503 from then on
+	reloadMu sync.Mutex // one reload at a time
+
+	mu       sync.Mutex
+	cfg      *config.Config // the config applied: New's, or the last reload's
+	pipes    []*unit        // in config order; a reload's retired units stay until they drained
+	run      *runState      // nil until Run starts
+	stopping atomic.Bool    // set when the stop begins (under mu); readiness answers 503 from then on
+}
+
+// runState is what Run shares with the units it starts and with Reload.
+type runState struct {
+	ctx    context.Context // the pipelines' context, cancelled at the stop
+	exited chan *unit      // a unit's runner returned (by itself, or because a reload stopped it)
+	gone   chan struct{}   // closed when Run no longer receives on exited
 }
 
 // shuttingDown is the readiness reason while the bridge stops.
@@ -38,39 +56,30 @@ const shuttingDown = "shutting down: draining the pipelines (/metrics serves unt
 // New wires cfg. It binds the HTTP listener but dials no server.
 func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) {
 	reg := observe.NewRegistry(version)
-	w := newWiring(cfg, version, logger, newMetricSets(reg))
-	pipes, err := w.pipelines()
+	a := &App{
+		version: version, log: logger, reg: reg, cfg: cfg,
+		units:   newUnitMetrics(),
+		lags:    &lagMetrics{tmpl: observe.NewLagCollector(observe.LagOptions{}, logger)},
+		reloads: newReloadMetrics(reg),
+	}
+	reg.MustRegister(a.units, a.lags)
+	units, err := a.build(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	lag, err := w.lagCollectors(reg, pipes)
-	if err != nil {
-		return nil, err
-	}
-	a := &App{version: version, log: logger, reg: reg, pipelines: pipes, lag: lag}
-	if cfg.HTTP.Listen != "" {
-		checks := []observe.ReadinessCheck{{Name: "bridge", Ready: func() (bool, string) {
-			if a.stopping.Load() {
-				return false, shuttingDown
-			}
-			return true, ""
-		}}}
-		for _, p := range pipes {
-			r := p.runner
-			checks = append(checks, observe.ReadinessCheck{Name: "pipeline/" + p.name, Ready: func() (bool, string) {
-				if a.stopping.Load() {
-					return false, shuttingDown
-				}
-				if r.Ready() {
-					return true, ""
-				}
-				return false, "source or sink not connected, the stream-sea websocket down, or the Kafka consumer group not joined (see the logs, seabridge_pipeline_up, seabridge_streamsea_ws_connected and seabridge_kafka_group_join_errors_total)"
-			}})
+	for _, p := range cfg.Pipelines {
+		if u := units[p.Name]; u != nil {
+			a.pipes = append(a.pipes, u)
+			a.units.add(u.reg) // the series exist, at 0, before anything runs
+			a.lags.add(u.bp.lag)
+		} else {
+			logger.Info("pipeline disabled", "pipeline", p.Name)
 		}
+	}
+	if cfg.HTTP.Listen != "" {
 		opts := observe.ServerOptions{
 			Listen: cfg.HTTP.Listen, Gatherer: reg, Pprof: cfg.HTTP.Pprof,
-			Checks: func() []observe.ReadinessCheck { return checks },
-			Routes: a.pipelineRoutes(),
+			Checks: a.readiness, Routes: a.pipelineRoutes(),
 		}
 		if a.http, err = observe.NewServer(opts, logger); err != nil {
 			return nil, err
@@ -79,40 +88,53 @@ func New(cfg *config.Config, version string, logger *slog.Logger) (*App, error) 
 	return a, nil
 }
 
-// Run runs the pipelines, the lag collectors and the HTTP server until ctx is done (a soft
-// stop) or one part stops by itself (a fatal pipeline error, a failed HTTP server), which
-// soft-stops the rest. The stop runs in this order, so that the final counters can be
-// scraped: /readyz answers 503 ("shutting down") at once; every pipeline drains within its
-// shutdown budget and closes, then logs one summary line (and a second line when it gave up
-// on messages); then the lag collectors stop; the HTTP server stops last. Run returns the
-// errors of every part, joined in config order (pipelines, lag collectors, HTTP server), or
-// nil when everything stopped cleanly. It may be called once.
+// build wires the enabled pipelines of cfg named in names (every one when names is nil).
+func (a *App) build(cfg *config.Config, names map[string]bool) (map[string]*unit, error) {
+	w := newWiring(cfg, a.version, a.log)
+	out := map[string]*unit{}
+	for _, p := range cfg.Pipelines {
+		if !p.Enabled || (names != nil && !names[p.Name]) {
+			continue
+		}
+		u, err := w.unitOf(p)
+		if err != nil {
+			return nil, err
+		}
+		out[p.Name] = u
+	}
+	return out, nil
+}
+
+// Run runs the pipelines and the HTTP server until ctx is done (a soft stop), the HTTP server
+// fails, or a pipeline stops by itself: on an error with bridge.on_pipeline_failure = "isolate"
+// that pipeline stays failed and the others run on; otherwise the bridge stops. The stop runs
+// in this order, so that the final counters can be scraped: /readyz answers 503 ("shutting
+// down") at once; every pipeline drains within its shutdown budget and closes, then logs one
+// summary line (and a second line when it gave up on messages); a reload under way finishes;
+// the HTTP server stops last. Run returns the errors of every pipeline present at the stop
+// (failed ones included) and of the HTTP server, joined in config order, or nil when everything
+// stopped cleanly. It may be called once.
 func (a *App) Run(ctx context.Context) error {
 	start := time.Now()
 	pipeCtx, stopPipelines := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPipelines()
-	lagCtx, stopLag := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopLag()
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHTTP()
 
-	pipeErrs := make([]error, len(a.pipelines))
-	lagErrs := make([]error, len(a.lag))
+	rs := &runState{ctx: pipeCtx, exited: make(chan *unit), gone: make(chan struct{})}
+	a.mu.Lock()
+	if a.run != nil {
+		a.mu.Unlock()
+		return errors.New("bridge: Run called twice")
+	}
+	a.run = rs
+	for _, u := range a.pipes {
+		a.startLocked(u)
+	}
+	n := len(a.pipes)
+	a.mu.Unlock()
+
 	var httpErr error
-	pipeDone := make(chan string, len(a.pipelines))
-	lagDone := make(chan struct{}, len(a.lag))
-	for i, p := range a.pipelines {
-		go func() {
-			pipeErrs[i] = a.runPipeline(pipeCtx, p)
-			pipeDone <- p.name
-		}()
-	}
-	for i, l := range a.lag {
-		go func() {
-			lagErrs[i] = l.Run(lagCtx)
-			lagDone <- struct{}{}
-		}()
-	}
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
@@ -120,40 +142,79 @@ func (a *App) Run(ctx context.Context) error {
 			httpErr = a.http.Run(httpCtx)
 		}
 	}()
-	a.log.Info("bridge running", "version", a.version, "pipelines", len(a.pipelines))
+	a.log.Info("bridge running", "version", a.version, "pipelines", n)
 
-	pipes, lags := len(a.pipelines), len(a.lag)
-	select {
-	case <-ctx.Done():
-		a.log.Info("shutting down: stopping intake, flushing what was received, committing offsets")
-	case name := <-pipeDone:
-		pipes--
-		a.log.Warn("shutting down: pipeline "+name+" stopped", "pipeline", name)
-	case <-lagDone:
-		lags--
-		a.log.Warn("shutting down: the consumer-group lag collector stopped")
-	case <-a.httpStopped(httpDone):
-		a.log.Warn("shutting down: the HTTP server stopped")
-	}
+	a.watch(ctx, rs, a.httpStopped(httpDone))
+	close(rs.gone)
+	a.mu.Lock()
 	a.stopping.Store(true)
-	stopPipelines()
-	for ; pipes > 0; pipes-- {
-		<-pipeDone
+	pipes := slices.Clone(a.pipes)
+	a.mu.Unlock()
+	for _, u := range pipes {
+		u.cancel() // they all drain at once
 	}
-	stopLag()
-	for ; lags > 0; lags-- {
-		<-lagDone
+	errs := make([]error, 0, len(pipes)+1)
+	for _, u := range pipes {
+		if err := u.stop(); err != nil && !u.retired.Load() {
+			errs = append(errs, err)
+		}
 	}
+	a.reloadMu.Lock() // a reload under way stops what it retired and starts nothing more
+	a.reloadMu.Unlock()
 	stopHTTP()
 	<-httpDone
 
-	err := errors.Join(errors.Join(pipeErrs...), errors.Join(lagErrs...), httpErr)
+	err := errors.Join(append(errs, httpErr)...)
 	if err != nil {
 		a.log.Error("bridge stopped", "after", time.Since(start).Round(time.Millisecond), "error", err)
 	} else {
 		a.log.Info("bridge stopped", "after", time.Since(start).Round(time.Millisecond))
 	}
 	return err
+}
+
+// watch returns when the bridge must stop: ctx is done, the HTTP server stopped, or a
+// pipeline stopped by itself and bridge.on_pipeline_failure does not isolate it.
+func (a *App) watch(ctx context.Context, rs *runState, httpStopped <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			a.log.Info("shutting down: stopping intake, flushing what was received, committing offsets")
+			return
+		case <-httpStopped:
+			a.log.Warn("shutting down: the HTTP server stopped")
+			return
+		case u := <-rs.exited:
+			if u.retired.Load() {
+				continue // a reload stopped it
+			}
+			a.mu.Lock()
+			isolate := a.cfg.Bridge.OnPipelineFailure == config.FailureIsolate
+			a.mu.Unlock()
+			if isolate && u.failed.Load() {
+				a.log.Error("pipeline failed; the other pipelines run on (bridge.on_pipeline_failure = \"isolate\"): it stays failed until a reload (SIGHUP) or a restart",
+					"pipeline", u.name, "error", u.err)
+				continue
+			}
+			a.log.Warn("shutting down: pipeline "+u.name+" stopped", "pipeline", u.name)
+			return
+		}
+	}
+}
+
+// startLocked starts u under the run's context and adds its metrics (when they are not yet);
+// a.mu is held.
+func (a *App) startLocked(u *unit) {
+	a.units.add(u.reg)
+	a.lags.add(u.bp.lag)
+	u.start(a.run.ctx, a.log, a.run.exited, a.run.gone)
+}
+
+// dropLocked removes a stopped unit and its metrics; a.mu is held.
+func (a *App) dropLocked(u *unit) {
+	a.pipes = slices.DeleteFunc(a.pipes, func(x *unit) bool { return x == u })
+	a.units.remove(u.reg)
+	a.lags.remove(u.bp.lag)
 }
 
 // httpStopped is a channel closed when the HTTP server stopped by itself, or nil (never
@@ -165,28 +226,39 @@ func (a *App) httpStopped(done chan struct{}) chan struct{} {
 	return done
 }
 
-// runPipeline runs one pipeline and logs how it ended: one summary line with its counters,
-// and, when it gave up on messages, a line saying how many and what becomes of them.
-func (a *App) runPipeline(ctx context.Context, p *builtPipeline) error {
-	err := p.runner.Run(ctx)
-	s := p.runner.Stats()
-	attrs := []any{"pipeline", p.name, "in", s.In, "out", s.Out, "filtered", s.Filtered,
-		"dead_lettered", s.DeadLettered, "dropped", s.Dropped, "nacked", s.Nacked, "undelivered", s.Undelivered}
-	if err != nil {
-		a.log.Error("pipeline stopped", append(attrs, "error", err)...)
-	} else {
-		a.log.Info("pipeline stopped", attrs...)
+// current returns the units present, in config order.
+func (a *App) current() []*unit {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.pipes)
+}
+
+// readiness lists the checks of /readyz: the bridge, and each pipeline present that no
+// reload is stopping.
+func (a *App) readiness() []observe.ReadinessCheck {
+	checks := []observe.ReadinessCheck{{Name: "bridge", Ready: func() (bool, string) {
+		if a.stopping.Load() {
+			return false, shuttingDown
+		}
+		return true, ""
+	}}}
+	for _, u := range a.current() {
+		if u.retired.Load() {
+			continue
+		}
+		checks = append(checks, observe.ReadinessCheck{Name: "pipeline/" + u.name, Ready: func() (bool, string) {
+			switch {
+			case a.stopping.Load():
+				return false, shuttingDown
+			case u.failed.Load():
+				return false, fmt.Sprintf("failed: %v (it stays failed until a reload or a restart)", u.err)
+			case u.bp.runner.Ready():
+				return true, ""
+			}
+			return false, "source or sink not connected, the stream-sea websocket down, or the Kafka consumer group not joined (see the logs, seabridge_pipeline_up, seabridge_streamsea_ws_connected and seabridge_kafka_group_join_errors_total)"
+		}})
 	}
-	if s.Nacked+s.Undelivered == 0 {
-		return err
-	}
-	if p.redelivery != "" && s.Undelivered == 0 {
-		a.log.Warn("pipeline gave up on messages; "+p.redelivery, "pipeline", p.name, "nacked", s.Nacked)
-	} else {
-		a.log.Error("pipeline lost messages: read and never written, the source does not redeliver",
-			"pipeline", p.name, "lost", s.Nacked+s.Undelivered, "nacked", s.Nacked, "undelivered", s.Undelivered)
-	}
-	return err
+	return checks
 }
 
 // PipelineStats is a snapshot of one pipeline's counters.
@@ -197,9 +269,10 @@ type PipelineStats struct {
 
 // Stats returns a snapshot of every pipeline's counters, in config order.
 func (a *App) Stats() []PipelineStats {
-	out := make([]PipelineStats, len(a.pipelines))
-	for i, p := range a.pipelines {
-		out[i] = PipelineStats{Name: p.name, Stats: p.runner.Stats()}
+	pipes := a.current()
+	out := make([]PipelineStats, len(pipes))
+	for i, u := range pipes {
+		out[i] = PipelineStats{Name: u.name, Stats: u.bp.runner.Stats()}
 	}
 	return out
 }
@@ -212,5 +285,6 @@ func (a *App) HTTPAddr() string {
 	return a.http.Addr()
 }
 
-// Registry is the Prometheus registry every metric of this App is registered with.
+// Registry is the Prometheus registry of this App: the process's metrics and those of every
+// pipeline present.
 func (a *App) Registry() *prometheus.Registry { return a.reg }

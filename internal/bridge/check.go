@@ -21,7 +21,7 @@ type ConnectCheck struct {
 // brokers, credentials and topics; stream-sea REST credentials and schema versions. They
 // define, publish and commit nothing.
 func ConnectChecks(cfg *config.Config, version string) []ConnectCheck {
-	w := newWiring(cfg, version, slog.New(slog.DiscardHandler), nil)
+	w := newWiring(cfg, version, slog.New(slog.DiscardHandler))
 	kafkaTopics := map[string]map[string]bool{} // connection -> topics
 	streamseaStreams := map[string]map[string]*config.Sink{}
 	addTopic := func(conn, topic string) {

@@ -126,11 +126,13 @@ func (p *builtPipeline) status() PipelineStatus {
 	return st
 }
 
-// Pipelines returns the status of every running pipeline, in config order.
+// Pipelines returns the status of every pipeline present, in config order (while a reload
+// replaces one, both the old one, stopping, and the new one).
 func (a *App) Pipelines() []PipelineStatus {
-	out := make([]PipelineStatus, len(a.pipelines))
-	for i, p := range a.pipelines {
-		out[i] = p.status()
+	pipes := a.current()
+	out := make([]PipelineStatus, len(pipes))
+	for i, u := range pipes {
+		out[i] = u.bp.status()
 	}
 	return out
 }

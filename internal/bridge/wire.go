@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,7 +19,8 @@ import (
 	"github.com/seabridge/seabridge/internal/streamsea"
 )
 
-// metricSets are the metric families shared by every pipeline, registered once per process.
+// metricSets are the metric families of a pipeline, registered with the pipeline's own
+// registry (so that a pipeline a reload removes takes its series with it).
 type metricSets struct {
 	pipeline      *pipeline.Metrics
 	streamseaSrc  *source.StreamSeaMetrics
@@ -50,8 +50,31 @@ type builtPipeline struct {
 	redelivery string
 	// describe is the part of its status that follows from the config.
 	describe PipelineStatus
+	source   pipeline.Source
 	// lag is the collector of its consumer-group lag (Kafka sources), else nil.
 	lag *observe.LagCollector
+}
+
+// unitOf builds one enabled pipeline with a registry of its own: its metric families, and
+// its consumer-group lag collector for a Kafka source.
+func (w *wiring) unitOf(p config.Pipeline) (*unit, error) {
+	reg := prometheus.NewRegistry()
+	pw := *w // the same config, REST clients and logger; this pipeline's metrics
+	pw.metrics = newMetricSets(reg)
+	bp, err := pw.pipeline(p)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
+	}
+	if k, ok := bp.source.(*source.Kafka); ok {
+		conn, err := w.kafkaConn(p.Source.Connection)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
+		}
+		bp.lag = observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: p.Source.LagInterval,
+			Groups: []observe.GroupTopics{{Pipeline: p.Name, GroupID: p.Source.GroupID, Topics: p.Source.Topics, Owns: k.Owns}}},
+			w.log.With("kafka", p.Source.Connection))
+	}
+	return newUnit(bp, specOf(w.cfg, p), reg), nil
 }
 
 // wiring turns a validated config into components: the one place that knows both the config
@@ -63,31 +86,10 @@ type wiring struct {
 	metrics *metricSets
 	// rest caches one REST client per stream-sea connection name.
 	rest map[string]*streamsea.Client
-	// kafkaSources are the Kafka sources built, by pipeline name: the lag collectors ask them
-	// which partitions this instance owns.
-	kafkaSources map[string]*source.Kafka
 }
 
-func newWiring(cfg *config.Config, version string, logger *slog.Logger, m *metricSets) *wiring {
-	return &wiring{cfg: cfg, version: version, log: logger, metrics: m, rest: map[string]*streamsea.Client{},
-		kafkaSources: map[string]*source.Kafka{}}
-}
-
-// pipelines builds every enabled pipeline.
-func (w *wiring) pipelines() ([]*builtPipeline, error) {
-	var out []*builtPipeline
-	for _, p := range w.cfg.Pipelines {
-		if !p.Enabled {
-			w.log.Info("pipeline disabled", "pipeline", p.Name)
-			continue
-		}
-		bp, err := w.pipeline(p)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline %q: %w", p.Name, err)
-		}
-		out = append(out, bp)
-	}
-	return out, nil
+func newWiring(cfg *config.Config, version string, logger *slog.Logger) *wiring {
+	return &wiring{cfg: cfg, version: version, log: logger, rest: map[string]*streamsea.Client{}}
 }
 
 func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
@@ -136,7 +138,7 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 	if !m.Identity() {
 		opts.Mapper = m
 	}
-	bp := &builtPipeline{name: p.Name, describe: describe(w.cfg, p)}
+	bp := &builtPipeline{name: p.Name, describe: describe(w.cfg, p), source: opts.Source}
 	switch {
 	case p.Source.Type == config.EndpointKafka:
 		bp.redelivery = "they are read again from the last committed offset"
@@ -210,7 +212,7 @@ func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.S
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
-	k, err := source.NewKafka(source.KafkaOptions{
+	return source.NewKafka(source.KafkaOptions{
 		Pipeline: p.Name, Conn: conn, Topics: p.Source.Topics, GroupID: p.Source.GroupID,
 		StartOffset: p.Source.StartOffset, CommitInterval: p.Source.CommitInterval,
 		MinBytes: p.Source.MinBytes, MaxBytes: p.Source.MaxBytes, MaxWait: p.Source.MaxWait,
@@ -218,11 +220,6 @@ func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.S
 		SessionTimeout: p.Source.SessionTimeout, RebalanceTimeout: p.Source.RebalanceTimeout,
 		JoinGroupBackoff: p.Source.JoinGroupBackoff,
 	}, logger, w.metrics.kafkaSrc)
-	if err != nil {
-		return nil, err
-	}
-	w.kafkaSources[p.Name] = k
-	return k, nil
 }
 
 func (w *wiring) kafkaSink(p config.Pipeline, logger *slog.Logger) (pipeline.Sink, error) {
@@ -271,52 +268,6 @@ func (w *wiring) streamseaConn(name string) (config.StreamseaConnection, error) 
 }
 
 func (w *wiring) kafkaConn(name string) (kafkautil.Conn, error) { return KafkaConn(w.cfg, name) }
-
-// lagCollectors returns one consumer-group lag collector per Kafka connection and
-// source.lag_interval that Kafka-source pipelines use, each asking the pipelines' sources which
-// partitions they own. They are registered with reg together, as observe.LagCollectors.
-// pipelines must have run first.
-func (w *wiring) lagCollectors(reg prometheus.Registerer, pipes []*builtPipeline) ([]*observe.LagCollector, error) {
-	type scrape struct {
-		connection string
-		interval   time.Duration
-	}
-	groups := map[scrape][]observe.GroupTopics{}
-	var order []scrape
-	for _, p := range w.cfg.Pipelines {
-		src, ok := w.kafkaSources[p.Name]
-		if !ok {
-			continue
-		}
-		key := scrape{p.Source.Connection, p.Source.LagInterval}
-		if _, seen := groups[key]; !seen {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], observe.GroupTopics{
-			Pipeline: p.Name, GroupID: p.Source.GroupID, Topics: p.Source.Topics, Owns: src.Owns})
-	}
-	var out observe.LagCollectors
-	for _, key := range order {
-		conn, err := w.kafkaConn(key.connection)
-		if err != nil {
-			return nil, err
-		}
-		c := observe.NewLagCollector(observe.LagOptions{Conn: conn, Interval: key.interval, Groups: groups[key]},
-			w.log.With("kafka", key.connection))
-		for _, g := range groups[key] {
-			for _, p := range pipes {
-				if p.name == g.Pipeline {
-					p.lag = c
-				}
-			}
-		}
-		out = append(out, c)
-	}
-	if len(out) > 0 && reg != nil {
-		reg.MustRegister(out)
-	}
-	return out, nil
-}
 
 // tlsConfig builds a *tls.Config from the config's TLS table; nil when TLS is off.
 func tlsConfig(t config.TLS) (*tls.Config, error) {

@@ -9,7 +9,7 @@ import (
 )
 
 // TestNewWithKafkaSourcesOnTwoConnections builds (and dials nothing) a bridge whose Kafka
-// sources use two Kafka connections: both lag collectors must be exported side by side.
+// sources use two Kafka connections: each pipeline has its lag collector, exported side by side.
 func TestNewWithKafkaSourcesOnTwoConnections(t *testing.T) {
 	toml := `
 [http]
@@ -44,8 +44,13 @@ policy = "drop"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.lag) != 2 {
-		t.Fatalf("lag collectors = %d, want one per Kafka connection (2)", len(a.lag))
+	for _, u := range a.pipes {
+		if u.bp.lag == nil {
+			t.Fatalf("pipeline %s has no lag collector", u.name)
+		}
+	}
+	if n := len(a.lags.snapshot()); n != 2 {
+		t.Fatalf("%d lag collectors exported, want both pipelines'", n)
 	}
 	families, err := a.Registry().Gather()
 	if err != nil {

@@ -24,7 +24,16 @@ type Bridge struct {
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"` // soft-shutdown budget
 	LogLevel        string        `koanf:"log_level" enum:"debug,info,warn,error"`
 	LogFormat       string        `koanf:"log_format" enum:"text,json"`
+	// OnPipelineFailure is what one pipeline's fatal error does: FailureStop stops the bridge,
+	// FailureIsolate stops that pipeline only.
+	OnPipelineFailure string `koanf:"on_pipeline_failure" enum:"stop,isolate"`
 }
+
+// Values of bridge.on_pipeline_failure.
+const (
+	FailureStop    = "stop"
+	FailureIsolate = "isolate"
+)
 
 // HTTP configures the observability server. An empty Listen disables it. Pprof serves the Go
 // runtime profiles under /debug/pprof/.

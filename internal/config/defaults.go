@@ -11,9 +11,10 @@ const DefaultConnection = "default"
 func Default() *Config {
 	return &Config{
 		Bridge: Bridge{
-			ShutdownTimeout: 30 * time.Second,
-			LogLevel:        "info",
-			LogFormat:       "text",
+			ShutdownTimeout:   30 * time.Second,
+			LogLevel:          "info",
+			LogFormat:         "text",
+			OnPipelineFailure: FailureStop,
 		},
 		HTTP:      HTTP{Listen: "127.0.0.1:9464"},
 		Streamsea: map[string]StreamseaConnection{DefaultConnection: DefaultStreamsea()},

@@ -59,6 +59,7 @@ func (v *validator) bridge() {
 	v.positive("bridge.shutdown_timeout", b.ShutdownTimeout)
 	v.oneOf("bridge.log_level", b.LogLevel, enumOf[Bridge]("log_level")...)
 	v.oneOf("bridge.log_format", b.LogFormat, enumOf[Bridge]("log_format")...)
+	v.oneOf("bridge.on_pipeline_failure", b.OnPipelineFailure, enumOf[Bridge]("on_pipeline_failure")...)
 }
 
 func (v *validator) http() {
