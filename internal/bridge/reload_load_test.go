@@ -33,9 +33,13 @@ func stoppedTotals(logs, pipeline string, names ...string) map[string]int {
 // most once; the new pipeline subscribes before the old one closes, so that stream-sea always
 // has a subscriber (nothing unrouted), and every record the bridge read reached Kafka; what is
 // missing is what the emulator counted as dropped and what the old websocket had been sent and
-// not read when it closed (stream-sea has no acknowledgements).
+// not read when it closed (stream-sea has no acknowledgements). On kfake and, when
+// SEABRIDGE_KAFKA_BROKERS is set, Apache Kafka.
 func TestReloadUnderLoadAccountsForEveryMessage(t *testing.T) {
-	brokers := kafkatest.Brokers(t)
+	kafkatest.ForEachBroker(t, reloadUnderLoad)
+}
+
+func reloadUnderLoad(t *testing.T, brokers []string) {
 	w := newWorld(t, brokers)
 	s2kTopic, k2sTopic := kafkatest.UniqueTopic(t, "rl-s2k"), kafkatest.UniqueTopic(t, "rl-k2s")
 	kafkatest.CreateTopic(t, brokers, s2kTopic, 3)
