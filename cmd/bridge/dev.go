@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -165,21 +166,20 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 		fmt.Fprintf(stdout, "  load generator: %d msg/s each way once every pipeline is ready, 1 in %d a poison message (goes to seabridge.dlq)\n", f.rate, poisonEvery)
 	}
 	fmt.Fprintln(stdout)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	var helpers sync.WaitGroup
+	helpers.Go(func() { reportProgress(runCtx, stdout, f.progress, a, gen) })
+	helpers.Go(func() {
 		if !awaitReady(runCtx, a) {
 			return
 		}
 		fmt.Fprintf(stdout, "%s  every pipeline is ready\n", time.Now().Format("15:04:05"))
-		go reportProgress(runCtx, stdout, f.progress, a, gen)
 		if gen != nil {
 			gen.run(runCtx)
 		}
-	}()
+	})
 	err = a.Run(ctx)
 	cancel()
-	<-done
+	helpers.Wait()
 	return err
 }
 
