@@ -217,6 +217,8 @@ type Mapping struct {
 	HeadersToFields map[string]string `koanf:"headers_to_fields"`
 	FieldsToHeaders map[string]string `koanf:"fields_to_headers"`
 	JQ              string            `koanf:"jq"`
+	JQTimeout       time.Duration     `koanf:"jq_timeout"`
+	JQMaxBytes      int               `koanf:"jq_max_bytes"`
 	Envelope        bool              `koanf:"envelope"`
 }
 

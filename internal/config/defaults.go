@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/seabridge/seabridge/internal/mapping"
+)
 
 // DefaultConnection is the connection name a pipeline uses when it names none.
 const DefaultConnection = "default"
@@ -59,7 +63,8 @@ func DefaultPipeline(source, sink Endpoint) Pipeline {
 			Policy:     PolicyDLQ,
 			MaxBytes:   1 << 20,
 		},
-		Spool: DefaultSpool(),
+		Mapping: Mapping{JQTimeout: mapping.DefaultJQTimeout, JQMaxBytes: mapping.DefaultJQMaxBytes},
+		Spool:   DefaultSpool(),
 	}
 }
 

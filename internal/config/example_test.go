@@ -60,6 +60,8 @@ func TestExampleShowsDefaults(t *testing.T) {
 			check{p.Name + " source", src, d.Source},
 			check{p.Name + " sink", sink, d.Sink},
 			check{p.Name + " spool", p.Spool, d.Spool},
+			check{p.Name + " jq limits", [2]any{p.Mapping.JQTimeout, p.Mapping.JQMaxBytes},
+				[2]any{d.Mapping.JQTimeout, d.Mapping.JQMaxBytes}},
 		)
 	}
 	for _, c := range checks {

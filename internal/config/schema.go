@@ -154,7 +154,9 @@ func defaultOf(t reflect.Type, key string) (any, bool) {
 		table = p.DeadLetter
 	case reflect.TypeFor[Spool]():
 		table = p.Spool
-	case reflect.TypeFor[TLS](), reflect.TypeFor[SASL](), reflect.TypeFor[Mapping]():
+	case reflect.TypeFor[Mapping]():
+		table = p.Mapping
+	case reflect.TypeFor[TLS](), reflect.TypeFor[SASL]():
 		table = reflect.Zero(t).Interface()
 	case reflect.TypeFor[Source]():
 		return typedDefault(key, sourceKeyOwner(key), func(e Endpoint) any { return DefaultSource(e) })

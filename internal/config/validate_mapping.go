@@ -15,7 +15,11 @@ func (v *validator) mapping(path string, m Mapping, sink Endpoint) {
 	v.onlyForSink(path, sink, EndpointKafka, "topic", m.Topic != "")
 	v.onlyForSink(path, sink, EndpointKafka, "envelope", m.Envelope)
 	v.onlyForSink(path, sink, EndpointStreamsea, "stream", m.Stream != "")
-	_, err := mapping.New(m.Options())
+	v.positive(path+".jq_timeout", m.JQTimeout)
+	v.atLeast(path+".jq_max_bytes", m.JQMaxBytes, 1)
+	opts := m.Options()
+	opts.JQTimeout, opts.JQMaxBytes = max(opts.JQTimeout, 0), max(opts.JQMaxBytes, 0) // reported above
+	_, err := mapping.New(opts)
 	var list mapping.Errors
 	if !errors.As(err, &list) {
 		if err != nil {
@@ -38,7 +42,7 @@ func (m Mapping) Options() mapping.Options {
 	return mapping.Options{
 		Key: m.Key, Topic: m.Topic, Stream: m.Stream, Include: m.Include, Rename: m.Rename,
 		Static: m.Static, HeadersToFields: m.HeadersToFields, FieldsToHeaders: m.FieldsToHeaders,
-		JQ: m.JQ, Envelope: m.Envelope,
+		JQ: m.JQ, JQTimeout: m.JQTimeout, JQMaxBytes: m.JQMaxBytes, Envelope: m.Envelope,
 	}
 }
 

@@ -4,7 +4,8 @@
 //
 // A Mapper is compiled once at start (New reports every bad setting) and is then pure per
 // message. A message whose payload cannot be mapped gets an error, which the runner treats as
-// poison (dead-letter topic), never a crash. When no setting needs the payload's fields the
+// poison (dead-letter topic), never a crash; so does one whose jq evaluation breaks its limits
+// of time and size (jq.go), never a stall. When no setting needs the payload's fields the
 // payload bytes pass through untouched.
 package mapping
 
@@ -16,8 +17,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/itchyny/gojq"
 
 	"github.com/seabridge/seabridge/internal/pipeline"
 )
@@ -33,6 +32,8 @@ type Options struct {
 	HeadersToFields map[string]string // header name -> top-level field
 	FieldsToHeaders map[string]string // JSON pointer -> header name
 	JQ              string            // gojq expression; each output becomes a message
+	JQTimeout       time.Duration     // the most one message's jq evaluation may take; 0: DefaultJQTimeout
+	JQMaxBytes      int               // the most bytes one message's jq outputs may hold; 0: DefaultJQMaxBytes
 	Envelope        bool              // wrap: {"stream"|"topic","partition","offset","receivedAt","key","payload"}
 }
 
@@ -45,7 +46,7 @@ type Mapper struct {
 	static          map[string]any // JSON values only
 	headersToFields map[string]string
 	fieldsToHeaders []fieldHeader
-	jq              *gojq.Code
+	jq              *jqProgram
 	envelope        bool
 	decodes         bool // whether the payload must be decoded to apply the options
 }
@@ -119,12 +120,21 @@ func New(o Options) (*Mapper, error) {
 		m.fieldsToHeaders = append(m.fieldsToHeaders, fieldHeader{ptr: p, header: h})
 	}
 	sort.Slice(m.fieldsToHeaders, func(i, j int) bool { return m.fieldsToHeaders[i].header < m.fieldsToHeaders[j].header })
+	timeout, maxBytes := o.JQTimeout, o.JQMaxBytes
+	if timeout == 0 {
+		timeout = DefaultJQTimeout
+	}
+	if maxBytes == 0 {
+		maxBytes = DefaultJQMaxBytes
+	}
+	if timeout < 0 {
+		add("jq_timeout", "must be a positive duration, not %s", timeout)
+	}
+	if maxBytes < 0 {
+		add("jq_max_bytes", "must be positive, not %d", maxBytes)
+	}
 	if o.JQ != "" {
-		q, err := gojq.Parse(o.JQ)
-		if err == nil {
-			m.jq, err = gojq.Compile(q)
-		}
-		if err != nil {
+		if m.jq, err = compileJQ(o.JQ, timeout, maxBytes); err != nil {
 			add("jq", "%v", err)
 		}
 	}
@@ -223,25 +233,7 @@ func (m *Mapper) transform(in *pipeline.Message) ([][]byte, error) {
 		b, err := json.Marshal(doc)
 		return [][]byte{b}, err
 	}
-	var outs [][]byte
-	iter := m.jq.Run(doc)
-	for {
-		v, ok := iter.Next()
-		if !ok {
-			break
-		}
-		if err, ok := v.(error); ok {
-			// Some gojq errors format their value lazily; render the text here, where a
-			// panic while doing so is still caught, instead of handing on the error.
-			return nil, errors.New("jq: " + errorText(err))
-		}
-		b, err := gojq.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("jq output: %w", err)
-		}
-		outs = append(outs, b)
-	}
-	return outs, nil
+	return m.jq.run(doc)
 }
 
 func (m *Mapper) applyFields(in *pipeline.Message, obj map[string]any) (map[string]any, error) {
