@@ -85,7 +85,8 @@ func (c StreamseaConnection) WebsocketURL() string {
 	if err != nil {
 		return ""
 	}
-	u.User = nil // credentials are never sent in a URL (and Validate refuses them)
+	u.User = nil // credentials are never sent in a URL (and Validate refuses them), nor a query
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
 	switch u.Scheme {
 	case "http":
 		u.Scheme = "ws"

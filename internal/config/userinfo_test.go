@@ -26,6 +26,18 @@ func TestCredentialsInURLsAreRefusedAndNeverShown(t *testing.T) {
 			`streamsea["default"].url: "http://[redacted]@host" holds credentials`},
 		{"kafka broker", "[kafka.default]\nbrokers = [\"bridge:" + secret + "@kafka:9092\"]", nil,
 			`kafka["default"].brokers[0]: holds credentials (user:password@): remove them and set [kafka.NAME.sasl]`},
+		{"query token", "url = \"http://127.0.0.1:3104?token=" + secret + "\"", nil,
+			`streamsea["default"].url: "http://127.0.0.1:3104?[redacted]" has a query or fragment: stream-sea's API takes none`},
+		{"query after a path", "url = \"https://host/base/?x=1&password=" + secret + "\"", nil,
+			`streamsea["default"].url: "https://host/base/?[redacted]" has a query or fragment`},
+		{"fragment", "url = \"http://host#" + secret + "\"", nil,
+			`streamsea["default"].url: "http://host#[redacted]" has a query or fragment`},
+		{"password holding a question mark", "url = \"http://bridge:pa?" + secret + "@host\"", nil,
+			`streamsea["default"].url: "http://[redacted]?[redacted]" holds credentials`},
+		{"query from the environment", "", []string{"BRIDGE_STREAMSEA__DEFAULT__URL=http://host:3104?secret=" + secret},
+			`streamsea["default"].url: "http://host:3104?[redacted]" has a query or fragment`},
+		{"query in a broker", "[kafka.default]\nbrokers = [\"kafka:9092?password=" + secret + "\"]", nil,
+			`kafka["default"].brokers[0]: "kafka:9092?[redacted]" has a query or fragment: a broker address is host:port`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -47,6 +59,26 @@ func TestCredentialsInURLsAreRefusedAndNeverShown(t *testing.T) {
 	}
 }
 
+// TestShownURL: what shownURL hides, and that it leaves a URL without secrets as it is.
+func TestShownURL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"http://127.0.0.1:3104", "http://127.0.0.1:3104"},
+		{"https://host/base/", "https://host/base/"},
+		{"http://host?", "http://host?"},
+		{"http://host?token=x", "http://host?[redacted]"},
+		{"http://host/p?a=1#f", "http://host/p?[redacted]"},
+		{"http://host#f", "http://host#[redacted]"},
+		{"http://u:p@host/x?t=1", "http://[redacted]@host/x?[redacted]"},
+		{"http://u:p/q@host/x", "http://[redacted]@host/x"},
+		{"http://u:p?q@host/x", "http://[redacted]?[redacted]"},
+		{"http://host/path?email=a@b", "http://host/path?[redacted]"},
+	} {
+		if got := shownURL(c.in); got != c.want {
+			t.Errorf("shownURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
 func TestPrintAndWebsocketURLHideURLCredentials(t *testing.T) {
 	c := built()
 	s := c.Streamsea[DefaultConnection]
@@ -57,5 +89,22 @@ func TestPrintAndWebsocketURLHideURLCredentials(t *testing.T) {
 	}
 	if ws := s.WebsocketURL(); ws != "ws://127.0.0.1:3104/base/api/v1/streams" {
 		t.Errorf("WebsocketURL = %q", ws)
+	}
+	s.URL = "https://127.0.0.1:3104/base?token=S3CRET#S3CRET"
+	c.Streamsea[DefaultConnection] = s
+	if out := c.String(); strings.Contains(out, "S3CRET") || !strings.Contains(out, `https://127.0.0.1:3104/base?[redacted]`) {
+		t.Errorf("String shows the URL's query or loses the URL:\n%s", out)
+	}
+	if ws := s.WebsocketURL(); ws != "wss://127.0.0.1:3104/base/api/v1/streams" {
+		t.Errorf("WebsocketURL = %q, want it without the query and fragment", ws)
+	}
+}
+
+// TestGoldenURLSecretsAreHidden: no error of the URL secrets golden case shows a secret, so
+// that rewriting the golden file with -update cannot bless a leak.
+func TestGoldenURLSecretsAreHidden(t *testing.T) {
+	_, err := Load("testdata/url_secrets.bad.toml", nil)
+	if err == nil || strings.Contains(err.Error(), "S3") || strings.Contains(err.Error(), "CRET") {
+		t.Errorf("the errors show a secret, or there are none:\n%v", err)
 	}
 }

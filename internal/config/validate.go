@@ -129,14 +129,18 @@ func (v *validator) streamseaConnections() {
 }
 
 func (v *validator) streamseaURL(path string, c StreamseaConnection) {
-	if shownURL(c.URL) != c.URL {
+	switch {
+	case holdsCredentials(c.URL):
 		v.add(path+".url", "%q holds credentials (user:password@): remove them and set client_id and client_secret (or client_secret_file)", shownURL(c.URL))
+		return
+	case hasQuery(c.URL):
+		v.add(path+".url", "%q has a query or fragment: stream-sea's API takes none; give the base URL only, and credentials in client_id and client_secret (or client_secret_file)", shownURL(c.URL))
 		return
 	}
 	u, err := url.Parse(c.URL)
 	switch {
 	case err != nil || u.Host == "":
-		v.add(path+".url", "%q is not an http(s) URL with a host", c.URL)
+		v.add(path+".url", "%q is not an http(s) URL with a host", shownURL(c.URL))
 	case u.Scheme != "http" && u.Scheme != "https":
 		v.add(path+".url", "scheme must be http or https, not %q", u.Scheme)
 	case u.Scheme == "http" && c.TLS.Enabled:
@@ -224,6 +228,10 @@ func (v *validator) kafkaConnections() {
 		for i, b := range c.Brokers {
 			if strings.Contains(b, "@") {
 				v.add(fmt.Sprintf("%s.brokers[%d]", path, i), "holds credentials (user:password@): remove them and set [kafka.NAME.sasl]")
+				continue
+			}
+			if hasQuery(b) {
+				v.add(fmt.Sprintf("%s.brokers[%d]", path, i), "%q has a query or fragment: a broker address is host:port; credentials go in [kafka.NAME.sasl]", shownURL(b))
 				continue
 			}
 			if err := checkHostPort(b, false); err != nil {
