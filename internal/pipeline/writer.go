@@ -27,10 +27,13 @@ func (f *flow) write(ctx context.Context) error {
 		case ctx.Err() != nil:
 			f.shutdownNacked.Add(int64(f.nackBatch(b, ErrShutdownTimeout)))
 		case err != nil:
-			f.nackBatch(b, err)
-			f.queue.release(b)
+			// Stop the queue before freeing b's lane: a writer waiting in take would
+			// otherwise take the lane's next batch, which, after a poison message that
+			// stops the runner, must never be written.
 			f.queue.stop()
 			f.abortWrite()
+			f.nackBatch(b, err)
+			f.queue.release(b)
 			return err
 		}
 		f.queue.release(b)
