@@ -208,10 +208,12 @@ func TestKafkaToStreamSeaPublishesCompleteOutOfOrder(t *testing.T) {
 
 		// The other partitions complete around the held publish.
 		sub.awaitIDs(t, append(append([]record(nil), recs[1]...), recs[2]...), flowTimeout)
-		firstHeld, ok := proxy.firstHeld()
-		if !ok {
-			t.Fatal("no publish of partition 0 was held")
-		}
+		var firstHeld int
+		eventually(t, flowTimeout, "a publish of partition 0 held", func() (bool, string) {
+			var held bool
+			firstHeld, held = proxy.firstHeld()
+			return held, "no publish of partition 0 was held"
+		})
 		eventually(t, flowTimeout, "partitions 1 and 2 committed while partition 0 is held", func() (bool, string) {
 			c := kafkatest.CommittedOffsets(t, brokers, group, topic)
 			checkCommitsAccepted(t, proxy, recs, c)
