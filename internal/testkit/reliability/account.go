@@ -48,17 +48,24 @@ func (l *Ledger) MarkSent(seq int, t time.Time) {
 // Arrive records a copy of seq at the sink at t; wrong says what is wrong with its content
 // ("" when it is as expected). It reports false for a number outside the ledger.
 func (l *Ledger) Arrive(seq int, t time.Time, wrong string) bool {
+	_, ok := l.arrive(seq, t, wrong)
+	return ok
+}
+
+// arrive is Arrive that also reports whether this was the first copy of seq.
+func (l *Ledger) arrive(seq int, t time.Time, wrong string) (first, ok bool) {
 	l.Lock()
 	defer l.Unlock()
 	if seq < 0 || seq >= len(l.Sent) {
-		return false
+		return false, false
 	}
+	first = l.Arrived[seq] == 0
 	l.Arrived[seq]++
 	if wrong != "" && l.Wrong[seq] == "" {
 		l.Wrong[seq] = wrong
 	}
 	l.first(seq, t)
-	return true
+	return first, true
 }
 
 // DeadLetter records a copy of seq in the dead-letter topic at t.
@@ -124,11 +131,12 @@ func (s ServerLosses) Total() int { return s.Unrouted + s.Dropped + s.Transit }
 type BridgeCounts struct {
 	Nacked      int  // seabridge_pipeline_messages_nacked_total, every lifetime
 	Undelivered int  // seabridge_streamsea_undelivered_messages_total, every lifetime
+	Other       int  // the scenario's Setup.LossMetrics, every lifetime
 	Logged      bool // a log line named the losses
 }
 
 // Counted is every loss the bridge counted.
-func (b BridgeCounts) Counted() int { return b.Nacked + b.Undelivered }
+func (b BridgeCounts) Counted() int { return b.Nacked + b.Undelivered + b.Other }
 
 // Accounting is the summary of a ledger, with each loss attributed.
 type Accounting struct {
@@ -254,8 +262,8 @@ func (l *Ledger) Recovery(heal time.Time) (time.Duration, bool) {
 }
 
 // LostRanges describes which sequence numbers were lost, compactly (e.g. "100-180, 512"),
-// listing at most max ranges.
-func (l *Ledger) LostRanges(max int) string {
+// listing at most limit ranges.
+func (l *Ledger) LostRanges(limit int) string {
 	l.Lock()
 	defer l.Unlock()
 	var lost []int
@@ -264,10 +272,10 @@ func (l *Ledger) LostRanges(max int) string {
 			lost = append(lost, i)
 		}
 	}
-	return ranges(lost, max)
+	return ranges(lost, limit)
 }
 
-func ranges(seqs []int, max int) string {
+func ranges(seqs []int, limit int) string {
 	sort.Ints(seqs)
 	var parts []string
 	for i := 0; i < len(seqs); {
@@ -275,7 +283,7 @@ func ranges(seqs []int, max int) string {
 		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
 			j++
 		}
-		if len(parts) == max {
+		if len(parts) == limit {
 			parts = append(parts, "...")
 			break
 		}

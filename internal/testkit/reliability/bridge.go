@@ -393,9 +393,9 @@ func linesOf(stderr, pipeline string) string {
 
 // Counts sums what every lifetime of the bridge counted as given up on in one pipeline: the nacked and
 // undelivered counters of its last scrape, or, when larger, the counts its log lines name
-// (a process's last scrape can predate its last moments). Logged is true when a log line
-// names a loss.
-func (b *Bridge) Counts(pipeline string) BridgeCounts {
+// (a process's last scrape can predate its last moments), and the other counters named, from
+// the last scrape. Logged is true when a log line names a loss.
+func (b *Bridge) Counts(pipeline string, other ...string) BridgeCounts {
 	var out BridgeCounts
 	scrapes := b.LastMetrics()
 	label := fmt.Sprintf("pipeline=%q", pipeline)
@@ -404,6 +404,9 @@ func (b *Bridge) Counts(pipeline string) BridgeCounts {
 		if m := scrapes[i]; m != nil {
 			nacked = int(m.Sum("seabridge_pipeline_messages_nacked_total", label))
 			undelivered = int(m.Sum("seabridge_streamsea_undelivered_messages_total", label))
+			for _, name := range other {
+				out.Other += int(m.Sum(name, label))
+			}
 		}
 		logNacked, logUndelivered, logged := logLosses(linesOf(stderr, pipeline))
 		out.Logged = out.Logged || logged

@@ -47,9 +47,10 @@ func (sc *Scenario) Finish() Result {
 	var counts BridgeCounts
 	var maxRSS uint64
 	for _, b := range sc.bridges {
-		c := b.Counts(sc.Pipeline)
+		c := b.Counts(sc.Pipeline, sc.LossMetrics...)
 		counts.Nacked += c.Nacked
 		counts.Undelivered += c.Undelivered
+		counts.Other += c.Other
 		counts.Logged = counts.Logged || c.Logged
 		maxRSS = max(maxRSS, b.MaxRSS())
 	}
@@ -187,8 +188,8 @@ func (sc *Scenario) judge(a Accounting, counts BridgeCounts) {
 		sc.noteStall()
 	}
 	if a.LostByBridgeCounted > 0 {
-		sc.Note("%d given up on by the bridge, counted (nacked %d, undelivered %d) and logged", a.LostByBridgeCounted,
-			counts.Nacked, counts.Undelivered)
+		sc.Note("%d given up on by the bridge, counted (nacked %d, undelivered %d, other %d) and logged", a.LostByBridgeCounted,
+			counts.Nacked, counts.Undelivered, counts.Other)
 	}
 	if a.LostByServer.Unrouted+a.LostByServer.Dropped > 0 {
 		logs := strings.Join(sc.Emulator.Logs(), "\n")
@@ -204,6 +205,9 @@ func (sc *Scenario) judge(a Accounting, counts BridgeCounts) {
 	}
 	if a.Wrong > 0 {
 		fail("%d arrived with wrong content (%s)", a.Wrong, a.FirstWrong)
+	}
+	if n := sc.kafkaRec.outOfOrder.Load(); n > 0 && sc.CheckOrder {
+		fail("%d messages arrived out of order (first: %s)", n, *sc.kafkaRec.example.Load())
 	}
 	if a.Unsent > 0 {
 		fail("harness: %d messages were never accepted by the source", a.Unsent)

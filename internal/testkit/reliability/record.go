@@ -81,14 +81,19 @@ type KafkaRecorder struct {
 	check  Check
 	client *kgo.Client
 	stats  recorderStats
-	done   chan struct{}
-	cancel context.CancelFunc
+	// highest is the highest number whose first copy arrived, per sink partition; a first
+	// copy below it arrived out of order.
+	highest    map[int32]int
+	outOfOrder atomic.Int64
+	example    atomic.Pointer[string] // the first message out of order
+	done       chan struct{}
+	cancel     context.CancelFunc
 }
 
 func startKafkaRecorder(client *kgo.Client, ledger *Ledger, sink, dlq string, check Check) *KafkaRecorder {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &KafkaRecorder{ledger: ledger, sink: sink, dlq: dlq, check: check, client: client,
-		done: make(chan struct{}), cancel: cancel}
+		highest: map[int32]int{}, done: make(chan struct{}), cancel: cancel}
 	go r.run(ctx)
 	return r
 }
@@ -111,10 +116,28 @@ func (r *KafkaRecorder) run(ctx context.Context) {
 				r.stats.foreignMessage(rec.Value)
 				return
 			}
-			if !r.ledger.Arrive(seq, now, r.check(seq, rec.Value)) {
+			first, known := r.ledger.arrive(seq, now, r.check(seq, rec.Value))
+			if !known {
 				r.stats.foreignMessage(rec.Value)
+				return
+			}
+			if first {
+				r.order(rec.Partition, seq)
 			}
 		})
+	}
+}
+
+// order checks that first copies arrive in increasing order within a partition.
+func (r *KafkaRecorder) order(partition int32, seq int) {
+	h, seen := r.highest[partition]
+	if !seen || seq > h {
+		r.highest[partition] = seq
+		return
+	}
+	if r.outOfOrder.Add(1) == 1 {
+		e := fmt.Sprintf("seq %d after %d in partition %d", seq, h, partition)
+		r.example.Store(&e)
 	}
 }
 

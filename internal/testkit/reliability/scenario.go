@@ -47,6 +47,14 @@ type Setup struct {
 	Poison  func(seq int) bool        // messages that belong in the dead-letter topic
 	Check   Check                     // content at the sink; default DefaultCheck
 
+	// CheckOrder fails the verdict when a message reaches a partition of the sink topic
+	// (stream-sea → Kafka) before one with a lower number that arrived there too.
+	CheckOrder bool
+	// LossMetrics are counters of the bridge (besides the nacked and undelivered ones) that
+	// count messages it gave up on, e.g. a spool's drops; with a log line naming them (see
+	// lossPatterns), what they count is lost by the bridge, counted.
+	LossMetrics []string
+
 	// AllowTransit says the scenario breaks the bridge's connection to stream-sea on purpose:
 	// what the server wrote to it and the bridge never read is lost by the network, not the
 	// bridge, when the bridge counted the disconnect.
