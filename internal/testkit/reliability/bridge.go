@@ -351,6 +351,10 @@ var lossPatterns = []struct {
 	{"undelivered", regexp.MustCompile(`\bundelivered[a-z_]*=(\d+)`)},
 	{"undelivered", regexp.MustCompile(`not delivered.*\bunacked=(\d+)`)},
 	{"undelivered", regexp.MustCompile(`not delivered.*\bbuffered=(\d+)`)},
+	// A spool's drops and damage (counted in Setup.LossMetrics): they only mark a loss line.
+	{"spool", regexp.MustCompile(`\brecords_dropped=(\d+)`)},
+	{"spool", regexp.MustCompile(`\bdropped_while_full=(\d+)`)},
+	{"spool", regexp.MustCompile(`\brecords_lost=(\d+)`)},
 }
 
 // logLosses returns the largest count of each kind that the log names, and whether any
@@ -366,9 +370,10 @@ func logLosses(stderr string) (nacked, undelivered int, logged bool) {
 					continue
 				}
 				logged = true
-				if p.kind == "nacked" {
+				switch p.kind {
+				case "nacked":
 					nacked = max(nacked, n)
-				} else {
+				case "undelivered":
 					lineUndelivered += n
 				}
 			}

@@ -170,7 +170,7 @@ func (sc *Scenario) serverLosses() ServerLosses {
 			}
 		}
 	}
-	if sc.AllowTransit && int(st.Delivered) > received {
+	if (sc.AllowTransit || sc.KillsBridge) && int(st.Delivered) > received {
 		s.Transit = int(st.Delivered) - received
 	}
 	if st.Published != st.Delivered || int(st.Delivered) != received {
@@ -197,7 +197,7 @@ func (sc *Scenario) judge(a Accounting, counts BridgeCounts) {
 			fail("%d lost by stream-sea (no subscriber or dropped) without a log line of the server", a.LostByServer.Unrouted+a.LostByServer.Dropped)
 		}
 	}
-	if a.LostByServer.Transit > 0 && !sc.bridgeSawDisconnect() {
+	if a.LostByServer.Transit > 0 && !sc.KillsBridge && !sc.bridgeSawDisconnect() {
 		fail("%d lost in flight at a reset without a disconnect counted and logged by the bridge", a.LostByServer.Transit)
 	}
 	if a.Misrouted > 0 {

@@ -55,6 +55,12 @@ type Setup struct {
 	// lossPatterns), what they count is lost by the bridge, counted.
 	LossMetrics []string
 
+	// KillsBridge says the scenario SIGKILLs a stream-sea → Kafka bridge: what the server
+	// wrote to the killed process's connection and the process had not yet spooled or written
+	// (socket buffers, the message being appended) is lost with it, in transit like a reset
+	// connection's, though no disconnect could be logged.
+	KillsBridge bool
+
 	// AllowTransit says the scenario breaks the bridge's connection to stream-sea on purpose:
 	// what the server wrote to it and the bridge never read is lost by the network, not the
 	// bridge, when the bridge counted the disconnect.
