@@ -260,11 +260,17 @@ func (s *SpooledStreamSea) Read(ctx context.Context) (*pipeline.Message, pipelin
 		}
 		rec, ok, err := sp.TryNext()
 		if err == nil && !ok {
-			switch {
-			case s.wake.Err() != nil && draining: // everything received is spooled and read
-				return nil, nil, s.drained(sp, "")
-			case s.wake.Err() != nil: // the intake was stopped by Close
-				return nil, nil, fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrNotConnected, ErrStreamSeaClosed)
+			if s.wake.Err() != nil {
+				// The intake has ended, possibly since the check above: it records a fatal
+				// error before it ends, so that error is seen here for sure.
+				switch err := s.fatalErr(); {
+				case err != nil:
+					return nil, nil, err
+				case draining: // everything received is spooled and read
+					return nil, nil, s.drained(sp, "")
+				default: // the intake was stopped by Close
+					return nil, nil, fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrNotConnected, ErrStreamSeaClosed)
+				}
 			}
 			rec, ok, err = s.waitNext(ctx, sp, drainEnd)
 		}
