@@ -15,34 +15,42 @@ const (
 	groupB = "6ba7b811-9dad-11d1-80b4-00c04fd430c8"
 )
 
-// collect reads n deliveries in total from the clients, failing after 10 s, and returns the
-// "n" field of every message each client received, in order.
+// collect reads deliveries from the clients until n arrived in total, then for 300 ms more
+// (any delivery beyond n is an extra, which the callers' checks see), and returns the "n"
+// field of every message each client received, in order. It gives up after 60 s: a pause in
+// publishing or delivering (a loaded machine) must not end it early. A read deadline that
+// passes leaves a websocket unusable, so each connection gets one deadline, moved once.
 func collect(t *testing.T, n int, clients ...*wsClient) [][]int {
 	t.Helper()
 	out := make([][]int, len(clients))
 	var mu sync.Mutex
 	total := 0
+	for _, c := range clients {
+		_ = c.conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	}
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				mu.Lock()
-				done := total >= n
-				mu.Unlock()
-				if done {
+				_, data, err := c.conn.ReadMessage()
+				if err != nil {
+					return // the deadline passed, or the connection closed
+				}
+				var f wireFrame
+				var msg struct{ N int }
+				if json.Unmarshal(data, &f) != nil || json.Unmarshal(f.Payload, &msg) != nil {
+					t.Errorf("client %d: frame %s is not a delivery", i, data)
 					return
 				}
-				f, err := c.tryRead(300 * time.Millisecond)
-				if err != nil {
-					return // quiet for 300 ms after the others finished, or closed
-				}
-				var msg struct{ N int }
-				_ = json.Unmarshal(f.Payload, &msg)
 				mu.Lock()
 				out[i] = append(out[i], msg.N)
-				total++
+				if total++; total == n {
+					for _, c := range clients {
+						_ = c.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+					}
+				}
 				mu.Unlock()
 			}
 		}()
