@@ -58,10 +58,7 @@ func (f *flow) read(ctx, drainCtx context.Context) error {
 	defer rd.flush()
 	bo := backoff.New(f.r.opts.Retry)
 	for ctx.Err() == nil {
-		readCtx := ctx
-		if rd.linger != nil {
-			readCtx = rd.linger
-		}
+		readCtx := rd.readContext(ctx)
 		n, err := rd.readSome(readCtx)
 		if err == nil {
 			bo.Reset()
@@ -101,10 +98,7 @@ func (rd *reader) drain(ctx context.Context) {
 	}
 	stopper.StopIntake()
 	for ctx.Err() == nil {
-		readCtx := ctx
-		if rd.linger != nil {
-			readCtx = rd.linger // a batch started before the shutdown lingers on the run context
-		}
+		readCtx := rd.readContext(ctx) // a batch started before the shutdown is flushed first
 		n, err := rd.readSome(readCtx)
 		switch {
 		case err == nil:
@@ -119,6 +113,20 @@ func (rd *reader) drain(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// readContext returns the context of the next read: the linger deadline while a batch
+// lingers, else ctx. A batch whose linger has expired is flushed first: a source that always
+// has a message ready returns it whatever its context, so it would otherwise be read with an
+// expired deadline, and the batch would outlive its linger until it filled up.
+func (rd *reader) readContext(ctx context.Context) context.Context {
+	if rd.linger != nil && rd.linger.Err() != nil {
+		rd.flush()
+	}
+	if rd.linger != nil {
+		return rd.linger
+	}
+	return ctx
 }
 
 // recover handles a failed Read: reconnect on ErrNotConnected (after backing off when the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,6 +355,51 @@ func TestLingerFlushesPartialBatch(t *testing.T) {
 	}
 	if got := rg.sink.Writes(); got != 1 {
 		t.Errorf("sink written %d times, want one partial batch", got)
+	}
+}
+
+// readyWhenLingerEnds is a source that always has a message ready: every second Read waits
+// for its context to end (a batch's linger) and returns a message all the same, as a source
+// does that hands out what it holds whatever its context. It counts the Reads called with a
+// context that had already ended.
+type readyWhenLingerEnds struct {
+	next     atomic.Int64
+	lateRead atomic.Int64
+}
+
+func (s *readyWhenLingerEnds) Connect(context.Context) error { return nil }
+func (s *readyWhenLingerEnds) Close(context.Context) error   { return nil }
+
+func (s *readyWhenLingerEnds) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
+	if ctx.Err() != nil {
+		s.lateRead.Add(1)
+	}
+	i := s.next.Add(1) - 1
+	if i%2 == 1 {
+		<-ctx.Done()
+	}
+	return &pipeline.Message{Topic: "t", Offset: i, Value: []byte("v")},
+		func(context.Context, error) error { return nil }, nil
+}
+
+// TestLingerFlushesWhileTheSourceKeepsReturning: a batch whose linger ends is flushed even
+// when the source still returns messages; the source is never read with an ended linger.
+func TestLingerFlushesWhileTheSourceKeepsReturning(t *testing.T) {
+	rg := newRig(0)
+	src := &readyWhenLingerEnds{}
+	rg.opts.Source = src
+	rg.opts.BatchSize = 1000
+	rg.opts.Linger = 5 * time.Millisecond
+	run := rg.start(t)
+	rg.waitSink(t, 10)
+	if err := run.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if n := src.lateRead.Load(); n > 1 { // the read under way at the stop may see it
+		t.Errorf("Read was called %d times with an ended context, want at most once", n)
+	}
+	if writes, count := rg.sink.Writes(), rg.sink.Count(); writes < count/2 {
+		t.Errorf("%d messages written in %d batches: the linger did not flush the batches of two", count, writes)
 	}
 }
 
