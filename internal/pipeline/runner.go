@@ -215,12 +215,12 @@ func (r *Runner) connect(ctx context.Context, side string, connectFn func(contex
 		if errors.Is(err, ErrFatal) {
 			return fmt.Errorf("connect %s: %w", side, err)
 		}
+		r.countError(side, err) // before the state says retrying, so that it shows this error
 		if !failing {
 			failing = true
 			r.retrying.Add(1)
 			defer r.retrying.Add(-1)
 		}
-		r.countError(side, err)
 		r.countRetry()
 		r.log.Warn("connect failed, retrying", "side", side, "attempt", bo.Attempt()+1, "err", err)
 		if err := waitRetry(ctx, bo, err); err != nil {
@@ -231,8 +231,8 @@ func (r *Runner) connect(ctx context.Context, side string, connectFn func(contex
 
 // reconnect records a lost connection on side and connects again.
 func (r *Runner) reconnect(ctx context.Context, side string, connectFn func(context.Context) error, cause error) error {
+	r.countError(side, cause) // before the state says retrying, so that it shows this error
 	r.setUp(side, false)
-	r.countError(side, cause)
 	r.c.reconnects.Add(1)
 	if side == sideSource {
 		r.m.reconnectSource.Inc()

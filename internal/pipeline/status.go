@@ -56,31 +56,34 @@ func stoppedByItself(ctx context.Context, err error) bool {
 		errors.Is(err, ErrDeadLetterRefused)
 }
 
-// Status reports the runner's state and its last error. Safe for concurrent use.
+// Status reports the runner's state and its last error. Safe for concurrent use. Every error
+// is noted before the state it causes is set, and the state is read first here, so that a
+// state of retrying or failed comes with the error that caused it.
 func (r *Runner) Status() Status {
-	var st Status
+	st := Status{State: r.state()}
 	if n := r.status.lastErr.Load(); n != nil {
 		st.LastError, st.LastErrorAt = n.text, n.at
 	}
+	return st
+}
+
+func (r *Runner) state() string {
 	switch r.status.phase.Load() {
 	case phaseDone:
-		st.State = StateStopped
 		if r.status.failed.Load() {
-			st.State = StateFailed
+			return StateFailed
 		}
-		return st
+		return StateStopped
 	case phaseStopping:
-		st.State = StateStopping
-		return st
+		return StateStopping
 	}
 	ready := r.Ready()
 	switch {
 	case r.retrying.Load() > 0 || (!ready && r.status.everReady.Load()):
-		st.State = StateRetrying
+		return StateRetrying
 	case !ready:
-		st.State = StateStarting
+		return StateStarting
 	default:
-		st.State = StateRunning
+		return StateRunning
 	}
-	return st
 }

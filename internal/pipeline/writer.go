@@ -109,12 +109,12 @@ func (f *flow) writeSink(ctx context.Context, msgs []*Message) error {
 				return err
 			}
 		default:
+			r.countError(stageSink, err) // before the state says retrying, so that it shows this error
 			if !failing {
 				failing = true
 				r.retrying.Add(1)
 				defer r.retrying.Add(-1)
 			}
-			r.countError(stageSink, err)
 			r.log.Warn("write failed, retrying the same batch", "attempt", bo.Attempt()+1,
 				"messages", len(msgs), "err", err)
 			if err := waitRetry(ctx, bo, err); err != nil {
@@ -266,12 +266,12 @@ func (f *flow) deadLetter(ctx context.Context) error {
 		case errors.Is(err, ErrFatal):
 			return fmt.Errorf("dead-letter: %w", err)
 		}
+		r.countError(stageDeadLetter, err) // before the state says retrying, so that it shows this error
 		if !failing {
 			failing = true
 			r.retrying.Add(1)
 			defer r.retrying.Add(-1)
 		}
-		r.countError(stageDeadLetter, err)
 		r.countRetry()
 		r.log.Warn("dead-lettering failed, retrying", "attempt", bo.Attempt()+1,
 			"messages", len(f.dlMsgs), "err", err)
