@@ -95,13 +95,14 @@ stage_deploy() {
 }
 
 # The scenarios of the short fault run: those that pass today on kfake and finish in about
-# half a minute each, and the 3-minute soak; make reliability runs every scenario.
+# half a minute each, and the 3-minute soak, four at a time (each has servers and a bridge
+# of its own); make reliability runs every scenario, one at a time.
 # The spool's scenarios (TestSpool*, about 4 minutes on Apache Kafka) run at their full size:
 # they are the spool's proof (100,000 messages through a 60 s Kafka outage among them).
-reliability_short='^(TestStreamseaDown10s|TestStreamsea500|TestStreamsea429RetryAfter|TestBridgeKilled|TestTwoInstancesOneKilled|TestSigtermBudgetTooShortKafkaToStreamsea|TestWebsocketReset|TestEmulatorRestart|TestMapping.*|TestSpool.*|TestSoak)$'
+reliability_short='^(TestStreamseaDown10s|TestStreamsea500|TestStreamsea429RetryAfter|TestBridgeKilled|TestTwoInstancesOneKilled|TestSigtermBudgetTooShortKafkaToStreamsea|TestHostileRecords.*|TestWebsocketReset|TestEmulatorRestart|TestMapping.*|TestSpool.*|TestSoak)$'
 
 stage_reliability() {
-	SEABRIDGE_KAFKA_PORT="$kafka_port" go test -tags reliability -count=1 -short -v -timeout 30m \
+	SEABRIDGE_KAFKA_PORT="$kafka_port" go test -tags reliability -count=1 -short -parallel 4 -v -timeout 30m \
 		-run "$reliability_short" ./test/reliability/
 }
 

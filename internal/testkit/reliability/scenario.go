@@ -100,8 +100,15 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 // Begin starts a scenario's servers and recorders: the emulator behind its proxy, the Kafka
 // broker, the topics, and a recorder at the far side (and on the dead-letter topic). The
 // publisher is ready but not started (Publish).
+//
+// In a short run, scenarios on kfake run in parallel with each other (each has servers and
+// bridges of its own); scenarios on the shared Apache Kafka never do, so that a fault on it
+// touches one scenario only.
 func (s *Suite) Begin(t *testing.T, setup Setup) *Scenario {
 	t.Helper()
+	if s.Short && !setup.RealKafka && setup.Kafka == nil {
+		t.Parallel()
+	}
 	if setup.Rate == 0 {
 		setup.Rate = s.Scale(1000, 250)
 	}
