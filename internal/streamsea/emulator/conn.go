@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,14 +14,36 @@ import (
 
 // outFrame is one text frame queued for a connection's writer. Deliveries carry their stream
 // and message count so the writer can count them; closeAfter ends the connection once written;
-// a non-nil ready holds the frame back until it is closed.
+// a non-nil ready holds the frame back until it is closed. An answerClose frame is no text
+// frame: the writer sends closeMsg as the answer to the client's close frame and ends the
+// connection.
 type outFrame struct {
-	data       []byte
-	st         *stream
-	n          int
-	closeAfter bool
-	ready      <-chan struct{}
+	data        []byte
+	st          *stream
+	n           int
+	closeAfter  bool
+	ready       <-chan struct{}
+	answerClose bool
+	closeMsg    []byte
 }
+
+// written counts a delivery frame the writer wrote.
+func (f *outFrame) written() {
+	if f.st != nil {
+		f.st.delivered.Add(uint64(f.n))
+	}
+}
+
+// lost counts a queued delivery frame that will never be written.
+func (f *outFrame) lost() {
+	if f.st != nil {
+		f.st.dropped.Add(uint64(f.n))
+	}
+}
+
+// errClientClosing is enqueue's answer for a connection whose client sent its close frame:
+// the publication goes to another member of the group.
+var errClientClosing = errors.New("the client is closing the connection")
 
 // session is what a successful authentication grants.
 type session struct {
@@ -56,6 +79,14 @@ type wsConn struct {
 	ws   *websocket.Conn
 	out  chan outFrame
 	done chan struct{} // closed by end
+	// closing is set, under routeMu held for writing, once the client's close frame was read;
+	// enqueue holds routeMu for reading from its check of closing until its frame is queued,
+	// so that no delivery is queued behind the close answer.
+	routeMu sync.RWMutex
+	closing atomic.Bool
+	// clientClose is the code of the client's close frame, set by the close handler on the
+	// reader goroutine; 0 when none was received.
+	clientClose int
 	// end closes the connection, once: with a close frame of code and reason (written by
 	// another goroutine, at most closeWait, so that end never blocks), or abruptly, as a
 	// network failure would, with code 0.
@@ -112,9 +143,16 @@ func (c *wsConn) serve() {
 		return c.ws.SetReadDeadline(time.Now().Add(deadline))
 	})
 	c.ws.SetReadLimit(c.srv.opts.MaxBodyBytes)
+	c.ws.SetCloseHandler(func(code int, _ string) error {
+		c.clientClose = code // answered by answerClose, after what is queued
+		return nil
+	})
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
+			if c.clientClose != 0 {
+				c.answerClose()
+			}
 			return
 		}
 		_ = c.ws.SetReadDeadline(time.Now().Add(deadline))
@@ -125,21 +163,41 @@ func (c *wsConn) serve() {
 	}
 }
 
+// answerClose ends the connection after the client's close frame, the closing handshake of
+// RFC 6455 as a server that writes every delivery to its socket at once would do it: nothing
+// more is routed to the connection (its subscriptions leave their groups, publications go to
+// the other members), the deliveries already queued for it are written, then the close frame
+// answering the client's (echoing its code), and the TCP connection is closed.
+func (c *wsConn) answerClose() {
+	c.routeMu.Lock()
+	c.closing.Store(true)
+	c.routeMu.Unlock()
+	c.leaveGroups()
+	answer := outFrame{answerClose: true, closeMsg: websocket.FormatCloseMessage(c.clientClose, "")}
+	select {
+	case c.out <- answer:
+	case <-c.done:
+	}
+	<-c.writerDone
+}
+
+func (c *wsConn) leaveGroups() {
+	for _, sub := range c.subs {
+		sub.stream.leave(sub.groupKey, sub)
+	}
+}
+
 func (c *wsConn) cleanup() {
 	c.kill()
 	<-c.writerDone
 	if c.expiryTimer != nil {
 		c.expiryTimer.Stop()
 	}
-	for _, sub := range c.subs {
-		sub.stream.leave(sub.groupKey, sub)
-	}
+	c.leaveGroups()
 	for {
 		select {
 		case f := <-c.out:
-			if f.st != nil {
-				f.st.dropped.Add(uint64(f.n))
-			}
+			f.lost()
 		default:
 			c.srv.forget(c)
 			return
@@ -159,6 +217,9 @@ func (c *wsConn) writeLoop() {
 		case <-c.done:
 			return
 		case <-ticker.C:
+			if c.closing.Load() {
+				continue // the client closed: only the queued frames and the answer go out
+			}
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
 				return
 			}
@@ -167,19 +228,20 @@ func (c *wsConn) writeLoop() {
 				select {
 				case <-f.ready:
 				case <-c.done:
+					f.lost()
 					return
 				}
 			}
-			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
-				if f.st != nil {
-					f.st.dropped.Add(uint64(f.n))
-				}
+			if f.answerClose {
+				_ = c.ws.WriteControl(websocket.CloseMessage, f.closeMsg, time.Now().Add(closeWait))
 				return
 			}
-			if f.st != nil {
-				f.st.delivered.Add(uint64(f.n))
+			_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.ws.WriteMessage(websocket.TextMessage, f.data); err != nil {
+				f.lost()
+				return
 			}
+			f.written()
 			if f.closeAfter {
 				msg := websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "")
 				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
@@ -190,8 +252,14 @@ func (c *wsConn) writeLoop() {
 }
 
 // enqueue queues a delivery for the writer, applying the slow-subscriber policy when the queue
-// is full. It returns errPublishTimeout only under the "block" policy.
+// is full. It returns errClientClosing, queueing nothing, once the client sent its close
+// frame, and errPublishTimeout only under the "block" policy.
 func (c *wsConn) enqueue(f outFrame, w *blockWaiter) error {
+	c.routeMu.RLock()
+	defer c.routeMu.RUnlock()
+	if c.closing.Load() {
+		return errClientClosing
+	}
 	select {
 	case <-c.done:
 		f.st.dropped.Add(uint64(f.n))

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -131,10 +132,12 @@ func (st *stream) subscriptionCount() int {
 	return n
 }
 
-// fanOut hands one publication to one member of every group. It never blocks unless the slow
-// subscriber policy is "block", in which case it returns errPublishTimeout once the wait runs
-// out. A publication on a stream without any subscription goes nowhere: it is counted as
-// unrouted. May run concurrently with other publications, joins and leaves.
+// fanOut hands one publication to one member of every group, round robin; a member whose
+// client is closing its connection is passed over for the next one. It never blocks unless
+// the slow subscriber policy is "block", in which case it returns errPublishTimeout once the
+// wait runs out. A publication on a stream without any subscription goes nowhere: it is
+// counted as unrouted; one for a group whose every member is closing is dropped for that
+// group. May run concurrently with other publications, joins and leaves.
 func (st *stream) fanOut(p *publication, w *blockWaiter) error {
 	routes := *st.routes.Load()
 	if len(routes) == 0 {
@@ -142,15 +145,29 @@ func (st *stream) fanOut(p *publication, w *blockWaiter) error {
 		return nil
 	}
 	for _, r := range routes {
-		n := uint64(len(r.members))
-		sub := r.members[(r.g.next.Add(1)-1)%n]
-		frame, count := p.frameFor(sub)
-		if count == 0 {
-			continue
-		}
-		if err := sub.conn.enqueue(outFrame{data: frame, st: st, n: count}, w); err != nil {
+		if err := st.handToGroup(p, r, w); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// handToGroup hands p to the member of r whose turn it is, or to the next one that is not
+// closing.
+func (st *stream) handToGroup(p *publication, r route, w *blockWaiter) error {
+	n := uint64(len(r.members))
+	turn := r.g.next.Add(1) - 1
+	for i := range n {
+		sub := r.members[(turn+i)%n]
+		frame, count := p.frameFor(sub)
+		if count == 0 {
+			return nil // the chosen member's filter decides
+		}
+		err := sub.conn.enqueue(outFrame{data: frame, st: st, n: count}, w)
+		if !errors.Is(err, errClientClosing) {
+			return err
+		}
+	}
+	st.dropped.Add(uint64(p.count()))
 	return nil
 }
