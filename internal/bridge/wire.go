@@ -183,6 +183,11 @@ func (w *wiring) streamseaSource(p config.Pipeline, logger *slog.Logger) (pipeli
 	if err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
+	// At a stop, the websocket's closing handshake (reading what the server sent until it
+	// answers the close frame) takes a quarter of the shutdown budget at most, and no more
+	// than the subscriber's default: a server that answers does so as soon as it has written
+	// what it had sent; the rest of the budget writes what was read.
+	opts.CloseWait = min(streamsea.DefaultCloseWait, w.cfg.Bridge.ShutdownTimeout/4)
 	src, err := source.NewStreamSea(source.StreamSeaOptions{
 		Pipeline: p.Name, Subscriber: opts, MaxInFlight: p.Source.MaxInFlight,
 		MaxInFlightBytes: int64(p.Source.MaxInFlightBytes),

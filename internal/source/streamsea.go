@@ -40,9 +40,10 @@ type StreamSeaOptions struct {
 // That is the backpressure: with MaxInFlight messages or MaxInFlightBytes in flight the
 // websocket is no longer read, and the server's writes block. The subscriber reconnects by
 // itself; Read never returns pipeline.ErrNotConnected for a lost connection, only after Close.
-// At shutdown the runner calls StopIntake, which closes the websocket, and then reads what was
-// received and is still queued. Messages received and never acked when Close is called are
-// counted and logged as undelivered.
+// At shutdown the runner calls StopIntake, which closes the websocket with the closing
+// handshake, and reads what was received, until the server's close frame, and is still
+// queued. Messages received and never acked when Close is called are counted and logged as
+// undelivered.
 //
 // Connect, Read and Close may be called from different goroutines; Read is not called
 // concurrently with itself. AckFuncs may be called from any goroutine.
@@ -272,16 +273,19 @@ func (s *StreamSea) stoppedError(r *subscriberRun) error {
 	return fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrNotConnected, ErrStreamSeaClosed)
 }
 
-// StopIntake closes the websocket and stops reconnecting, keeping what was received: Read
-// hands out the queued messages, then returns an error wrapping pipeline.ErrDrained. Connect
-// fails afterwards. It may be called concurrently with Read, and more than once.
+// StopIntake closes the websocket with the closing handshake and stops reconnecting, keeping
+// what was received: the subscriber sends its close frame and goes on reading what the server
+// sent until the server answers or the subscriber's CloseWait has passed (streamsea.Subscriber
+// Stop). Read hands out every message received, those of the handshake included, then
+// returns an error wrapping pipeline.ErrDrained. Connect fails afterwards. It may be called
+// concurrently with Read, and more than once.
 func (s *StreamSea) StopIntake() {
 	s.mu.Lock()
 	s.intakeStopped = true
 	r := s.run
 	s.mu.Unlock()
 	if r != nil {
-		r.cancel()
+		r.sub.Stop()
 	}
 }
 

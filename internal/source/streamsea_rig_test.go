@@ -20,7 +20,7 @@ type ssRunner struct {
 
 // startSSRunner runs src into sink in batches of batchSize and waits until the runner is
 // ready; the runner is stopped at the end of the test.
-func startSSRunner(t *testing.T, src *StreamSea, sink *pipelinetest.MemSink, batchSize int) *ssRunner {
+func startSSRunner(t *testing.T, src pipeline.Source, sink *pipelinetest.MemSink, batchSize int) *ssRunner {
 	t.Helper()
 	runner, err := pipeline.NewRunner(pipeline.Options{
 		Name: "boiler", Direction: pipeline.DirectionStreamSeaToKafka, Source: src, Sink: sink,

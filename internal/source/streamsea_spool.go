@@ -322,8 +322,9 @@ func (s *SpooledStreamSea) drained(sp *spool.Spool, why string) error {
 	return fmt.Errorf("stream-sea source %q: %w", s.opts.Pipeline, pipeline.ErrDrained)
 }
 
-// StopIntake closes the websocket; the intake appends what was received, and Read hands out
-// spooled records for DrainFor at most. It may be called more than once.
+// StopIntake closes the websocket with the closing handshake (StreamSea.StopIntake); the
+// intake appends everything received until the server answered, and Read hands out spooled
+// records for DrainFor at most. It may be called more than once.
 func (s *SpooledStreamSea) StopIntake() {
 	if !s.drainStarted.CompareAndSwap(false, true) {
 		return

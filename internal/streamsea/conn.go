@@ -55,12 +55,13 @@ type Conn struct {
 	watched   context.Context // written by the reader under watchMu, read by the reader only
 	stopWatch func() bool     // guarded by watchMu
 
-	requests   chan writeRequest
-	pongs      chan []byte
-	closing    chan struct{}
-	writerDone chan struct{}
-	closeOnce  sync.Once
-	closeErr   error
+	requests       chan writeRequest
+	pongs          chan []byte
+	closing        chan struct{} // closed by BeginClose: the writer sends the close frame and stops
+	writerDone     chan struct{}
+	closeFrameOnce sync.Once
+	closeOnce      sync.Once
+	closeErr       error
 }
 
 type writeRequest struct {
@@ -131,7 +132,9 @@ func newConn(ws *websocket.Conn, opts *SubscriberOptions, report func(error)) *C
 	c.received.Store(time.Now().UnixNano())
 	ws.SetReadLimit(opts.MaxFrameBytes)
 	ws.SetPingHandler(c.onPing)
-	ws.SetCloseHandler(func(int, string) error { return nil }) // Close answers, from the writer
+	// The writer sends the connection's one close frame, at BeginClose or Close; a server's
+	// close frame ends ReadDelivery, whose caller then calls Close, which answers it.
+	ws.SetCloseHandler(func(int, string) error { return nil })
 	go c.writeLoop()
 	return c
 }

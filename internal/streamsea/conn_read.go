@@ -109,9 +109,19 @@ func (c *Conn) watch(ctx context.Context) error {
 	return nil
 }
 
-// Close sends a close frame (waiting at most about a second for it to be written), closes the
-// socket and stops the writer goroutine. A blocked ReadDelivery returns an error. Close is
-// idempotent and safe to call concurrently with ReadDelivery.
+// BeginClose starts the websocket closing handshake: the writer sends a close frame (1000
+// normal closure) and then nothing more, not even pongs. The connection stays open for
+// reading: ReadDelivery goes on returning the deliveries the server sent before it answered,
+// then an error matching *websocket.CloseError once the server's own close frame arrives.
+// The caller then calls Close, which closes the TCP connection. BeginClose is idempotent and
+// may be called from any goroutine.
+func (c *Conn) BeginClose() {
+	c.closeFrameOnce.Do(func() { close(c.closing) })
+}
+
+// Close sends a close frame unless BeginClose did (waiting at most about a second for it to
+// be written), closes the socket and stops the writer goroutine. A blocked ReadDelivery
+// returns an error. Close is idempotent and safe to call concurrently with ReadDelivery.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.watchMu.Lock()
@@ -119,7 +129,7 @@ func (c *Conn) Close() error {
 			c.stopWatch()
 		}
 		c.watchMu.Unlock()
-		close(c.closing)
+		c.BeginClose()
 		t := time.NewTimer(2 * closeTimeout)
 		select {
 		case <-c.writerDone:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,8 +30,10 @@ var errPeerClosed = errors.New("stream-sea closed or reset the connection while 
 // nothing grows. A frame read below the limits is kept whole, so the limits can be exceeded
 // by one frame (one batch frame's elements less one, and its bytes).
 //
-// Run is the connection loop; Next is called by one consumer goroutine; Release, Connected
-// and Window may be called from anywhere.
+// Stop ends the subscription without losing what the server already sent: see Stop.
+//
+// Run is the connection loop; Next is called by one consumer goroutine; Release, Connected,
+// Window and Stop may be called from anywhere.
 type Subscriber struct {
 	opts    SubscriberOptions
 	logger  *slog.Logger
@@ -39,6 +42,12 @@ type Subscriber struct {
 	done    chan struct{} // closed when Run returned
 	stopErr error         // why Run returned; written before done is closed
 	started atomic.Bool
+
+	stopping     context.Context // done once Stop was called
+	stop         context.CancelFunc
+	closeExpired context.Context // done CloseWait after Stop: Run closes the connection
+	expireClose  context.CancelFunc
+	stopOnce     sync.Once
 
 	connected   atomic.Bool          // a connection is established and not known to be lost
 	conn        atomic.Pointer[Conn] // the current connection, nil between connections
@@ -52,21 +61,25 @@ func NewSubscriber(opts SubscriberOptions, logger *slog.Logger) (*Subscriber, er
 	if err != nil {
 		return nil, err
 	}
-	return &Subscriber{
+	s := &Subscriber{
 		opts:   opts,
 		logger: logger,
 		report: newProtocolReporter(opts.Hooks.OnProtocolError, logger),
 		win:    newWindow(opts.MaxHeld, opts.MaxHeldBytes),
 		done:   make(chan struct{}),
-	}, nil
+	}
+	s.stopping, s.stop = context.WithCancel(context.Background())
+	s.closeExpired, s.expireClose = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // Run connects, reads deliveries into the window and reconnects (with backoff and jitter,
-// re-subscribing with the same group ids) until ctx is done. The backoff grows while dialling,
-// authenticating or subscribing fails, and starts again from its initial delay after every
-// connection that was authenticated and subscribed. When ctx is done it returns nil after
-// closing the connection; what the server sent and the reader had not read yet is not
-// received. It returns early with a fatal error, without retrying:
+// re-subscribing with the same group ids) until ctx is done or Stop's closing handshake is
+// over. The backoff grows while dialling, authenticating or subscribing fails, and starts
+// again from its initial delay after every connection that was authenticated and subscribed.
+// When ctx is done it returns nil after closing the connection at once; what the server sent
+// and the reader had not read yet is not received (Stop avoids that). It returns early with a
+// fatal error, without retrying:
 //   - matching ErrAuthFailed or ErrSubscribeFailed when the server refuses the credentials or
 //     a subscription;
 //   - before the first successful connection only, a *HandshakeError (ErrHandshakeRejected)
@@ -80,7 +93,11 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	unwatch := context.AfterFunc(s.closeExpired, cancel)
 	err := s.loop(ctx)
+	unwatch()
+	cancel()
 	s.stopErr = err
 	if err == nil {
 		s.stopErr = ErrSubscriberStopped
@@ -89,12 +106,36 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	return err
 }
 
+// Stop ends the subscription gracefully, as a shutdown or a reload needs it: Run stops
+// reconnecting, and on the current connection the subscriber sends a close frame (1000) and
+// goes on reading, keeping every delivery the server sent before its answer, until the
+// server's close frame arrives or CloseWait has passed; then it closes the TCP connection and
+// Run returns nil. Backpressure still applies while it waits: the deliveries must be released
+// for more to be read. A server that honours the closing handshake stops sending and answers,
+// so that nothing it sent is lost; one that does not answer within CloseWait loses what it
+// sent after the close frame. Next hands out what was read, then ErrSubscriberStopped.
+// While Run waits to reconnect it returns at once; a dial under way completes first (within
+// CloseWait) and its connection is closed the same way. Stop may be called more than once,
+// and before Run.
+func (s *Subscriber) Stop() {
+	s.stopOnce.Do(func() {
+		s.stop()
+		time.AfterFunc(s.opts.CloseWait, s.expireClose)
+	})
+}
+
 func (s *Subscriber) loop(ctx context.Context) error {
+	// waitCtx ends at Stop too: no new connection is dialled, and no reconnect waited for.
+	// A dial under way goes on (within ctx, which ends CloseWait after Stop): the server may
+	// already route deliveries to the new subscriptions, which the closing handshake reads.
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
 	bo := backoff.New(s.opts.Backoff)
 	everConnected := false
-	for {
+	for waitCtx.Err() == nil {
 		connected, err := s.session(ctx)
-		if ctx.Err() != nil {
+		if waitCtx.Err() != nil {
 			return nil
 		}
 		everConnected = everConnected || connected
@@ -111,10 +152,11 @@ func (s *Subscriber) loop(ctx context.Context) error {
 			h(bo.Attempt(), delay, err)
 		}
 		s.logReconnect(bo.Attempt(), delay, err)
-		if backoff.Sleep(ctx, delay) != nil {
+		if backoff.Sleep(waitCtx, delay) != nil {
 			return nil
 		}
 	}
+	return nil
 }
 
 func (s *Subscriber) logReconnect(attempt int, delay time.Duration, err error) {
@@ -128,8 +170,9 @@ func (s *Subscriber) logReconnect(attempt int, delay time.Duration, err error) {
 	s.logger.Warn("stream-sea connection failed; reconnecting", attrs...)
 }
 
-// session runs one connection until it fails. connected reports whether it was established
-// (authenticated, every subscription confirmed).
+// session runs one connection until it fails, or until its closing handshake is over once
+// Stop was called. connected reports whether it was established (authenticated, every
+// subscription confirmed).
 func (s *Subscriber) session(ctx context.Context) (connected bool, err error) {
 	conn, err := dialConn(ctx, s.opts, s.report)
 	if err != nil {
@@ -152,11 +195,29 @@ func (s *Subscriber) session(ctx context.Context) (connected bool, err error) {
 			h(cause)
 		}
 	}
+	stopClosing := context.AfterFunc(s.stopping, conn.BeginClose)
 	err = s.pump(ctx, conn, markLost)
+	if !stopClosing() { // Stop began the closing handshake
+		s.logClosed(err)
+	}
 	markLost(err)
 	_ = conn.Close()
 	s.conn.Store(nil)
 	return true, err
+}
+
+// logClosed says how the closing handshake that Stop began ended: err is what ended the
+// reading.
+func (s *Subscriber) logClosed(err error) {
+	if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+		s.logger.Debug("stream-sea answered the close frame", "url", s.opts.URL, "close_code", ce.Code)
+		return
+	}
+	if s.closeExpired.Err() != nil {
+		s.logger.Warn("stream-sea closing handshake not over within the close wait (the server did not answer the close frame, "+
+			"or the pipeline did not take what it sent); closing the connection: what was not read is lost",
+			"url", s.opts.URL, "close_wait", s.opts.CloseWait, "paused", s.pausedSince.Load() != 0)
+	}
 }
 
 // pump moves deliveries from conn into the window, waiting for room before each frame.

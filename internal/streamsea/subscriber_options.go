@@ -18,6 +18,7 @@ const (
 	DefaultMaxFrameBytes = 16 << 20
 	DefaultDialTimeout   = 10 * time.Second
 	DefaultMaxHeld       = 1024
+	DefaultCloseWait     = 5 * time.Second
 
 	defaultBackoffInitial = 500 * time.Millisecond
 	defaultBackoffMax     = 30 * time.Second
@@ -52,7 +53,10 @@ type SubscriberOptions struct {
 	// (payload bytes) to no limit.
 	MaxHeld      int
 	MaxHeldBytes int64
-	Hooks        Hooks
+	// CloseWait bounds Stop's closing handshake: how long the subscriber goes on reading
+	// after its close frame for the server's close frame; default 5s.
+	CloseWait time.Duration
+	Hooks     Hooks
 }
 
 // Hooks are optional callbacks. They are called from the subscriber's goroutines (never two at
@@ -92,6 +96,9 @@ func (o SubscriberOptions) withDefaults() (SubscriberOptions, error) {
 	}
 	if o.MaxHeld <= 0 {
 		o.MaxHeld = DefaultMaxHeld
+	}
+	if o.CloseWait <= 0 {
+		o.CloseWait = DefaultCloseWait
 	}
 	if o.MaxHeldBytes < 0 {
 		o.MaxHeldBytes = 0

@@ -22,6 +22,10 @@ type wsTestServer struct {
 	subErrors    map[string]string // stream -> refusal message
 	answerAction string            // action of subscribe answers; default "subscription"
 	expectSubs   int               // subscribe frames to answer before the connection is ready
+	// silentClose: a client's close frame is not answered, and the connection stays open
+	// (the test may still deliver on it) until the test calls serverConn.release.
+	silentClose bool
+	closing     chan struct{} // closed by close
 
 	accepted atomic.Int32     // websocket connections upgraded
 	ready    chan *serverConn // connections authenticated with every subscription answered
@@ -39,12 +43,18 @@ type serverConn struct {
 	pongs   chan string
 	closed  chan struct{} // closed when the client's side is gone
 	readErr error         // why reading ended; valid once closed is closed
+	// closeFrames receives the code of the client's close frame; released ends a silently
+	// closed connection.
+	closeFrames  chan int
+	gotClose     atomic.Bool
+	released     chan struct{}
+	releasedOnce sync.Once
 }
 
 func newWSTestServer(tb testing.TB, expectSubs int) *wsTestServer {
 	tb.Helper()
 	s := &wsTestServer{tb: tb, expectSubs: expectSubs, ready: make(chan *serverConn, 16),
-		answerAction: ActionSubscription}
+		answerAction: ActionSubscription, closing: make(chan struct{})}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -56,6 +66,7 @@ func (s *wsTestServer) start() *wsTestServer {
 }
 
 func (s *wsTestServer) close() {
+	close(s.closing)
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 	s.wg.Wait()
@@ -75,7 +86,8 @@ func (s *wsTestServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	defer s.wg.Done()
 	s.accepted.Add(1)
-	c := &serverConn{ws: ws, ids: map[string]uint64{}, pongs: make(chan string, 64), closed: make(chan struct{})}
+	c := &serverConn{ws: ws, ids: map[string]uint64{}, pongs: make(chan string, 64), closed: make(chan struct{}),
+		closeFrames: make(chan int, 1), released: make(chan struct{})}
 	defer close(c.closed)
 	defer ws.Close()
 	ws.SetPongHandler(func(d string) error {
@@ -85,10 +97,45 @@ func (s *wsTestServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	ws.SetCloseHandler(func(code int, _ string) error {
+		c.gotClose.Store(true)
+		c.closeFrames <- code
+		if s.silentClose {
+			return nil
+		}
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
+		return nil // as gorilla's default handler: the answer is best effort
+	})
 	if !s.authenticate(c) {
 		return
 	}
 	s.readLoop(c)
+	if s.silentClose && c.gotClose.Load() {
+		select {
+		case <-c.released:
+		case <-s.closing:
+		}
+	}
+}
+
+// release ends a connection that silentClose keeps open after the client's close frame.
+func (c *serverConn) release() { c.releasedOnce.Do(func() { close(c.released) }) }
+
+// awaitCloseFrame waits for the client's close frame and returns its code.
+func (c *serverConn) awaitCloseFrame(t testing.TB) int {
+	t.Helper()
+	select {
+	case code := <-c.closeFrames:
+		return code
+	case <-time.After(5 * time.Second):
+		t.Fatal("no close frame from the client within 5s")
+		return 0
+	}
+}
+
+// answerClose sends the server's close frame.
+func (c *serverConn) answerClose(code int) error {
+	return c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(time.Second))
 }
 
 func (s *wsTestServer) authenticate(c *serverConn) bool {
