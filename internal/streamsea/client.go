@@ -146,12 +146,21 @@ func (c *Client) PublishBatch(ctx context.Context, stream string, payloads [][]b
 	if len(payloads) == 0 {
 		return nil
 	}
+	body, err := c.batchBody(payloads)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, op, http.MethodPost, streamPath(stream, "/publish"), body, nil)
+}
+
+// batchBody encodes the body of PublishBatch.
+func (c *Client) batchBody(payloads [][]byte) (*requestBody, error) {
 	w := c.bodies.start()
 	w.WriteString(`{"payload":[`)
 	for i, p := range payloads {
 		if len(p) == 0 {
 			w.finish().release()
-			return fmt.Errorf("stream-sea publish: payload %d is empty", i)
+			return nil, fmt.Errorf("stream-sea publish: payload %d is empty", i)
 		}
 		if i > 0 {
 			w.WriteString(",")
@@ -159,7 +168,7 @@ func (c *Client) PublishBatch(ctx context.Context, stream string, payloads [][]b
 		w.Write(p)
 	}
 	w.WriteString(`]}`)
-	return c.call(ctx, op, http.MethodPost, streamPath(stream, "/publish"), w.finish(), nil)
+	return w.finish(), nil
 }
 
 // DefineStream defines (or redefines, with a higher version) the schema of the stream s.Name
