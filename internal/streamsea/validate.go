@@ -136,6 +136,14 @@ func (r *fieldRule) elementName() string {
 // payload is valid and a *ValidationError listing the problems otherwise. When the payload is
 // not well-formed JSON the error holds that one problem only.
 func (v *Validator) Validate(payload []byte) error {
+	if v.root.quickValid(payload) {
+		return nil
+	}
+	return v.walk(payload)
+}
+
+// walk validates payload with the full walk, which finds every problem.
+func (v *Validator) walk(payload []byte) error {
 	var w walk
 	w.s.b = payload
 	if w.s.peek() != '{' {

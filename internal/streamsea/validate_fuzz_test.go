@@ -18,6 +18,11 @@ func FuzzValidate(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if v.root.quickValid(data) {
+			if err := v.walk(data); err != nil {
+				t.Fatalf("the quick check accepted a payload the walk rejects (%v): %q", err, data)
+			}
+		}
 		err := v.Validate(data)
 		if err == nil {
 			if !json.Valid(data) {

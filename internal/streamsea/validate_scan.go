@@ -3,6 +3,7 @@ package streamsea
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // maxJSONDepth is the deepest nesting of arrays and objects the scanner accepts. It equals
@@ -132,9 +133,11 @@ func skipPlainString(b []byte, i int) int {
 		v := binary.LittleEndian.Uint64(b[i:])
 		quote := v ^ (ones * '"')
 		backslash := v ^ (ones * '\\')
+		// The high bit of each byte that is below 0x20, a quote or a backslash; a borrow can
+		// only set bits above the lowest such byte, so the lowest set bit is exact.
 		special := ((v - ones*0x20) | (quote - ones) | (backslash - ones)) &^ v & highs
 		if special != 0 {
-			break
+			return i + bits.TrailingZeros64(special)/8
 		}
 	}
 	for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
@@ -171,8 +174,18 @@ func (s *jsonScanner) scanNumber() (span, bool) {
 	if s.err != nil {
 		return span{}, false
 	}
-	b, start := s.b, s.pos
-	i := start
+	start := s.pos
+	end, ok := numberAt(s.b, start)
+	s.pos = end
+	if !ok {
+		return span{}, s.unexpected("digit")
+	}
+	return span{start, end}, true
+}
+
+// numberAt returns the index after the JSON number that starts at b[i], or, when there is
+// none, false and the index of the first byte that is not what the grammar wants there.
+func numberAt(b []byte, i int) (int, bool) {
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
@@ -182,13 +195,11 @@ func (s *jsonScanner) scanNumber() (span, bool) {
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
 		i = skipDigitsAt(b, i+1)
 	default:
-		s.pos = i
-		return span{}, s.unexpected("digit")
+		return i, false
 	}
 	if i < len(b) && b[i] == '.' {
 		if i++; i >= len(b) || !isDigit(b[i]) {
-			s.pos = i
-			return span{}, s.unexpected("digit")
+			return i, false
 		}
 		i = skipDigitsAt(b, i+1)
 	}
@@ -198,18 +209,27 @@ func (s *jsonScanner) scanNumber() (span, bool) {
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
-			s.pos = i
-			return span{}, s.unexpected("digit")
+			return i, false
 		}
 		i = skipDigitsAt(b, i+1)
 	}
-	s.pos = i
-	return span{start, i}, true
+	return i, true
 }
 
 // skipDigitsAt returns the index of the first byte at or after i that is not a digit, or
-// len(b).
+// len(b). It tests eight bytes at a time.
 func skipDigitsAt(b []byte, i int) int {
+	const highs = 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		// The high bit of each byte above '9' (adding 0x46 reaches 0x80), below '0' (a borrow)
+		// or at or above 0x80. Digits make neither carries nor borrows, so the lowest set bit
+		// is the first byte that is not a digit.
+		other := ((v + 0x4646464646464646) | (v - 0x3030303030303030) | v) & highs
+		if other != 0 {
+			return i + bits.TrailingZeros64(other)/8
+		}
+	}
 	for i < len(b) && isDigit(b[i]) {
 		i++
 	}

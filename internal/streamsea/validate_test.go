@@ -79,6 +79,10 @@ func TestValidateGolden(t *testing.T) {
 			if got := problemLines(t, verr); got != strings.TrimSpace(string(want)) {
 				t.Errorf("Validate:\n got: %s\nwant: %s", got, want)
 			}
+			// The full walk alone, without the quick check, gives the same verdict.
+			if got := problemLines(t, v.walk(payload)); got != strings.TrimSpace(string(want)) {
+				t.Errorf("walk:\n got: %s\nwant: %s", got, want)
+			}
 			if verr == nil && !json.Valid(payload) {
 				t.Errorf("accepted a payload that encoding/json rejects")
 			}
@@ -315,6 +319,49 @@ func TestValidateDepthMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestQuickCheckDecidesTheCommonForm checks which valid payloads the quick check accepts
+// itself: those in schema order, compactly keyed, with null, arrays and nested objects; and
+// which it leaves to the walk: other member orders, escapes, whitespace before a colon,
+// integers written as 3.0, and anything invalid.
+func TestQuickCheckDecidesTheCommonForm(t *testing.T) {
+	v, err := NewValidator(&Schema{Name: "s", Version: 1, Fields: []Field{
+		{Name: "id", Type: TypeInteger}, {Name: "name", Type: TypeString},
+		{Name: "kind", Type: TypeEnum, Enum: []string{"a", "b"}}, {Name: "at", Type: TypeDate},
+		{Name: "xs", Type: TypeFloatArray},
+		{Name: "o", Type: TypeObject, Fields: []Field{{Name: "k", Type: TypeString}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		payload string
+		quick   bool
+	}{
+		{`{"id":1,"name":"n","kind":"a","at":"2026-01-02T03:04:05Z","xs":[1.5,-2e3],"o":{"k":"v"}}`, true},
+		{` { "id": 1 , "name":"n","kind":"b","at":null,"xs":[ ],"o":null } `, true},
+		{`{"id":-9223372036854775808,"name":"\u00e9","kind":"a","at":null,"xs":null,"o":null}`, false},
+		{`{"name":"n","id":1,"kind":"a","at":null,"xs":null,"o":null}`, false},
+		{`{"id" :1,"name":"n","kind":"a","at":null,"xs":null,"o":null}`, false},
+		{`{"id":3.0,"name":"n","kind":"a","at":null,"xs":null,"o":null}`, false},
+		{`{"id":1,"name":"n","kind":"c","at":null,"xs":null,"o":null}`, false},
+		{`{"id":1,"name":"n","kind":"a","at":null,"xs":[null],"o":null}`, false},
+		{`{"id":1,"name":"n","kind":"a","at":null,"xs":null,"o":null,"extra":1}`, false},
+		{`{"id":1,"name":"n","kind":"a","at":null,"xs":null}`, false},
+		{`{"id":9223372036854775808,"name":"n","kind":"a","at":null,"xs":null,"o":null}`, false},
+		{`{"id":1,"name":"n","kind":"a","at":"2026-02-30T00:00:00Z","xs":null,"o":null}`, false},
+		{`{"id":1,"name":"n","kind":"a","at":null,"xs":null,"o":null} x`, false},
+	}
+	for _, c := range cases {
+		p := []byte(c.payload)
+		if got := v.root.quickValid(p); got != c.quick {
+			t.Errorf("quickValid(%s) = %v, want %v", c.payload, got, c.quick)
+		}
+		if c.quick && v.walk(p) != nil {
+			t.Errorf("the walk rejects %s, which the quick check accepts: %v", c.payload, v.walk(p))
+		}
+	}
+}
+
 func TestValidateZeroAllocs(t *testing.T) {
 	for _, dir := range []string{"validate", "validate_bench"} {
 		v, payload := loadBenchCase(t, dir)
@@ -382,6 +429,38 @@ func TestMemberKeyMatches(t *testing.T) {
 			for _, in := range inputs {
 				if got, want := k.matches([]byte(in)), strings.HasPrefix(in, k.text); got != want {
 					t.Errorf("key %q, input %q: matches = %v, want %v", k.text, in, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestWordScansMatchByteLoops compares skipPlainString and skipDigitsAt, which test eight
+// bytes at a time, with byte-at-a-time loops: every byte value at every position of inputs
+// of every length up to 20, after runs of ordinary bytes.
+func TestWordScansMatchByteLoops(t *testing.T) {
+	plainEnd := func(b []byte, i int) int {
+		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		return i
+	}
+	digitsEnd := func(b []byte, i int) int {
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		return i
+	}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				text, digits := []byte(strings.Repeat("a\xc3\xa9", 7)[:n]), []byte(strings.Repeat("7", n))
+				text[pos], digits[pos] = byte(c), byte(c)
+				if got, want := skipPlainString(text, 0), plainEnd(text, 0); got != want {
+					t.Fatalf("skipPlainString(%q) = %d, want %d", text, got, want)
+				}
+				if got, want := skipDigitsAt(digits, 0), digitsEnd(digits, 0); got != want {
+					t.Fatalf("skipDigitsAt(%q) = %d, want %d", digits, got, want)
 				}
 			}
 		}
