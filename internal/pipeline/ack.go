@@ -14,8 +14,23 @@ type ackRecord struct {
 	settled   atomic.Bool
 }
 
-func newAckRecord(ack AckFunc, outputs int) *ackRecord {
-	r := &ackRecord{ack: ack}
+// ackRecordChunk is how many ackRecords an ackRecords allocates at once.
+const ackRecordChunk = 256
+
+// ackRecords hands out ackRecords allocated a chunk at a time, so that the reader pays one
+// allocation per chunk instead of one per message; a chunk is freed once none of its records
+// is referenced. Not safe for concurrent use: the reader owns it.
+type ackRecords struct {
+	free []ackRecord
+}
+
+func (rs *ackRecords) next(ack AckFunc, outputs int) *ackRecord {
+	if len(rs.free) == 0 {
+		rs.free = make([]ackRecord, ackRecordChunk)
+	}
+	r := &rs.free[0]
+	rs.free = rs.free[1:]
+	r.ack = ack
 	r.remaining.Store(int32(outputs))
 	return r
 }

@@ -18,6 +18,7 @@ type reader struct {
 	batchSrc BatchSource // the source, when it reads in batches
 	msgs     []*Message  // what the last read returned, with acks
 	acks     []AckFunc
+	recs     ackRecords
 	cur      []*batch // the batch being filled, per lane
 	open     int      // lanes whose batch is not empty
 	lanes    laneHasher
@@ -194,7 +195,7 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 	lane := rd.lanes.lane(msg)
 	mapper := rd.r.opts.Mapper
 	if mapper == nil {
-		rd.addSource(ctx, lane, newAckRecord(ack, 1), msg)
+		rd.addSource(ctx, lane, rd.recs.next(ack, 1), msg)
 		return
 	}
 	outs, err := mapper.Map(ctx, msg)
@@ -204,7 +205,7 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 		rd.stopAt(msg, ack, err)
 	case err != nil:
 		rd.r.countError(stageMap, err)
-		rec := newAckRecord(ack, 1)
+		rec := rd.recs.next(ack, 1)
 		rd.startBatch(ctx, lane)
 		rd.cur[lane].sources++
 		rd.cur[lane].addPoison(msg, rec, err)
@@ -214,7 +215,7 @@ func (rd *reader) accept(ctx context.Context, msg *Message, ack AckFunc) {
 			rd.ackFailed(err)
 		}
 	default:
-		rd.addSource(ctx, lane, newAckRecord(ack, len(outs)), outs...)
+		rd.addSource(ctx, lane, rd.recs.next(ack, len(outs)), outs...)
 	}
 }
 
