@@ -42,3 +42,15 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuickSkip checks that quickSkip accepts only what the token scanner accepts, ending at
+// the same place.
+func FuzzQuickSkip(f *testing.F) {
+	for _, seed := range []string{`{"a":[1,"x",{"b":null}],"c":true}`, `[[],{},"\\u00e9",-1.5e3]`, `{"a" 1}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkQuickSkip(t, data, maxJSONDepth)
+		checkQuickSkip(t, data, 2)
+	})
+}

@@ -370,8 +370,22 @@ func (s *jsonScanner) nextElement(first bool) bool {
 }
 
 // skipValue consumes one value of any kind, checking that it is well formed. depth is the
-// nesting depth of the value's container (0 at the top level).
+// nesting depth of the value's container (0 at the top level). quickSkip decides the common
+// case; what it leaves is scanned by skipValueSlow, which records the syntax error.
 func (s *jsonScanner) skipValue(depth int) bool {
+	if s.err != nil {
+		return false
+	}
+	if end, ok := quickSkip(s.b, s.pos, maxJSONDepth-depth); ok {
+		s.pos = end
+		return true
+	}
+	return s.skipValueSlow(depth)
+}
+
+// skipValueSlow is skipValue token by token; the values inside are scanned the same way, so
+// that a malformed value is scanned at most twice in all.
+func (s *jsonScanner) skipValueSlow(depth int) bool {
 	if s.err != nil {
 		return false
 	}
@@ -406,7 +420,7 @@ func (s *jsonScanner) skipObject(depth int) bool {
 		if _, _, ok := s.nextMember(first); !ok {
 			return s.err == nil
 		}
-		if !s.skipValue(depth) {
+		if !s.skipValueSlow(depth) {
 			return false
 		}
 	}
@@ -419,7 +433,7 @@ func (s *jsonScanner) skipArray(depth int) bool {
 	}
 	s.pos++
 	for first := true; s.nextElement(first); first = false {
-		if !s.skipValue(depth) {
+		if !s.skipValueSlow(depth) {
 			return false
 		}
 	}

@@ -300,6 +300,42 @@ func TestWellFormedMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// checkQuickSkip fails when quickSkip accepts a value that skipValueSlow rejects or ends
+// elsewhere, with depth levels of nesting allowed.
+func checkQuickSkip(t testing.TB, in []byte, depth int) {
+	t.Helper()
+	end, quick := quickSkip(in, 0, depth)
+	if !quick {
+		return
+	}
+	s := jsonScanner{b: in}
+	if !s.skipValueSlow(maxJSONDepth-depth) || s.pos != end {
+		t.Errorf("quickSkip(%.80q) ended at %d; the token scanner: ok %v at %d (%v)", in, end, s.err == nil, s.pos, s.err)
+	}
+}
+
+func TestQuickSkipAgreesWithTheScanner(t *testing.T) {
+	inputs := []string{`{}`, `[]`, `{"a":1}`, `{"a":1,}`, `[1,]`, `{"a":[{"b":[]}]}`, `[[[[]]]`, `{}}`,
+		`{ "a" : { } , "b":[ 1 ,"x\"\u00e9",true,false,null,-1.5e+3]}`, `"\u12G4"`, `"\x"`, "\"\x01\"",
+		`{"a" 1}`, `{0":null}`, `{"a":1 "b":2}`, `[1 2]`, `nul`, `01`, `1.`, `{"a":}`, `{1:2}`, `[}`, `{]`}
+	for _, in := range inputs {
+		for _, depth := range []int{0, 1, 2, 3, quickSkipDepth, maxJSONDepth} {
+			checkQuickSkip(t, []byte(in), depth)
+		}
+	}
+	for _, open := range []string{"[", `{"a":`} {
+		closer := map[string]string{"[": "]", `{"a":`: "}"}[open]
+		for _, inner := range []string{"1", "[]", "{}"} {
+			for depth := quickSkipDepth - 2; depth <= quickSkipDepth+2; depth++ {
+				in := []byte(strings.Repeat(open, depth) + inner + strings.Repeat(closer, depth))
+				for _, allowed := range []int{depth - 1, depth, depth + 1, maxJSONDepth} {
+					checkQuickSkip(t, in, allowed)
+				}
+			}
+		}
+	}
+}
+
 // TestValidateDepthMatchesEncodingJSON checks the nesting limit along the schema-driven path
 // and inside skipped unknown values.
 func TestValidateDepthMatchesEncodingJSON(t *testing.T) {
