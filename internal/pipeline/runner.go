@@ -202,10 +202,19 @@ func (r *Runner) pump(ctx context.Context) error {
 // connect calls connectFn until it succeeds, fails with ErrFatal, or ctx is done (ctx.Err()).
 func (r *Runner) connect(ctx context.Context, side string, connectFn func(context.Context) error) error {
 	bo := backoff.New(r.opts.Retry)
-	failing := false
+	failing := false // counted in r.retrying until connected or given up
+	defer func() {
+		if failing {
+			r.retrying.Add(-1)
+		}
+	}()
 	for {
 		err := connectFn(ctx)
 		if err == nil {
+			if failing { // not retrying any more by the time the side is up
+				failing = false
+				r.retrying.Add(-1)
+			}
 			r.setUp(side, true)
 			return nil
 		}
@@ -219,7 +228,6 @@ func (r *Runner) connect(ctx context.Context, side string, connectFn func(contex
 		if !failing {
 			failing = true
 			r.retrying.Add(1)
-			defer r.retrying.Add(-1)
 		}
 		r.countRetry()
 		r.log.Warn("connect failed, retrying", "side", side, "attempt", bo.Attempt()+1, "err", err)
