@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/seabridge/seabridge/internal/pipeline"
 	"github.com/seabridge/seabridge/internal/pipeline/pipelinetest"
@@ -99,4 +102,66 @@ func TestBatchSourceFanOutAndFilter(t *testing.T) {
 		t.Errorf("Stats = %+v, %d fan-out outputs; want %d in, %d filtered, %d fan-out outputs",
 			s, fanned, n, n/3, n/3*2)
 	}
+}
+
+// batchSizes records the size of every Write (and WritePrefix) of the sink it wraps.
+type batchSizes struct {
+	*pipelinetest.MemSink
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (s *batchSizes) record(n int) {
+	s.mu.Lock()
+	s.sizes = append(s.sizes, n)
+	s.mu.Unlock()
+}
+
+func (s *batchSizes) Write(ctx context.Context, batch []*pipeline.Message) error {
+	s.record(len(batch))
+	return s.MemSink.Write(ctx, batch)
+}
+
+func (s *batchSizes) WritePrefix(ctx context.Context, batch []*pipeline.Message) error {
+	s.record(len(batch))
+	return s.MemSink.WritePrefix(ctx, batch)
+}
+
+func (s *batchSizes) get() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sizes)
+}
+
+// TestBatchSourceFlushesWhenNothingMoreIsReady checks the early flush: a partial batch of a
+// BatchSource is written as soon as the source has nothing more ready and no write of its lane
+// is in flight, without waiting for the linger (an hour here); while the lane's write is in
+// flight, what arrives fills the next batch, which is written as soon as that write ends.
+func TestBatchSourceFlushesWhenNothingMoreIsReady(t *testing.T) {
+	rg := newRig(0)
+	rg.opts.Source = pipelinetest.NewMemBatchSource(rg.log)
+	sink := &batchSizes{MemSink: rg.sink}
+	rg.opts.Sink = sink
+	rg.opts.Linger = time.Hour
+	rg.opts.BatchSize = 100
+	mapper, seen := seenMapper(1 + 5)
+	rg.opts.Mapper = mapper
+	run := rg.start(t)
+
+	rg.sink.SetBlocked(true)
+	rg.log.Append([]byte("first"))
+	waitFor(t, "the first message's write to start", func() bool { return len(sink.get()) == 1 })
+	for i := range 5 { // read one at a time while the first write is in flight
+		rg.log.Append(fmt.Appendf(nil, "next-%d", i))
+	}
+	await(t, seen, "the runner to read all six messages")
+	rg.sink.SetBlocked(false)
+	rg.waitSink(t, 6) // no more reads: only the end of the first write can flush the five
+	if err := run.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := sink.get(); !slices.Equal(got, []int{1, 5}) {
+		t.Errorf("batch sizes %v, want [1 5]: the first alone, the rest batched while it was written", got)
+	}
+	rg.checkSettled(t, 6, 0)
 }

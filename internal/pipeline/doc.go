@@ -16,7 +16,11 @@
 //
 // The reader flushes a batch when it reaches BatchSize messages or BatchBytes key+value bytes,
 // and every lane's batch Linger after the first message that found all lanes empty (Read is
-// called with a context that expires then). A
+// called with a context that expires then). With a BatchSource it also flushes early: when
+// ReadBatch returned fewer messages than asked (nothing more was ready), the batch of every
+// lane without a batch queued or being written is flushed at once; the batches of busy lanes
+// are flushed as soon as a write ends (the next ReadBatch returns then), so they fill while
+// their lane's write is in flight and the linger bounds the wait only under load. A
 // mapper error makes the message poison; an empty mapper result acks it at once (filtered); a
 // result of N messages acks the source message once all N are written or dead-lettered. Read
 // returning ErrNotConnected makes the reader call Source.Connect again, with backoff.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"hash/fnv"
 	"slices"
 	"sync"
@@ -55,6 +56,9 @@ type writeQueue struct {
 	seq     uint64 // put order, stamped on each batch
 	closed  bool   // the reader puts no more
 	stopped bool   // the writers stopped early: put refuses, take returns nothing
+	// releases counts release calls; onRelease, when set, is called by the next one.
+	releases  uint64
+	onRelease func()
 }
 
 func newWriteQueue(lanes, max int) *writeQueue {
@@ -114,12 +118,50 @@ func (q *writeQueue) take() (*batch, bool) {
 	}
 }
 
+// laneIdle reports whether lane has no batch queued or being written.
+func (q *writeQueue) laneIdle(lane int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return !q.busy[lane] && len(q.lanes[lane]) == 0
+}
+
 // release marks the lane of b, taken with take, free for its next batch.
 func (q *writeQueue) release(b *batch) {
 	q.mu.Lock()
 	q.busy[b.lane] = false
+	q.releases++
+	if q.onRelease != nil {
+		q.onRelease()
+		q.onRelease = nil
+	}
 	q.changed.Broadcast()
 	q.mu.Unlock()
+}
+
+// releaseCount returns how many batches have been released so far.
+func (q *writeQueue) releaseCount() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.releases
+}
+
+// untilRelease returns a context that is done with parent, or once a batch is released after
+// the first seen releases (at once if one was), and the func that ends the wait.
+func (q *writeQueue) untilRelease(parent context.Context, seen uint64) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.releases != seen || q.stopped {
+		cancel()
+		return ctx, cancel
+	}
+	q.onRelease = cancel
+	return ctx, func() {
+		q.mu.Lock()
+		q.onRelease = nil
+		q.mu.Unlock()
+		cancel()
+	}
 }
 
 // waitIdle blocks until no batch is queued or being written (every batch put so far has

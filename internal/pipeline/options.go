@@ -109,7 +109,7 @@ type Options struct {
 
 	BatchSize  int           // messages per sink write; default 500
 	BatchBytes int           // key+value bytes per sink write; default 1 MiB
-	Linger     time.Duration // flush a partial batch this long after its first message; default 5ms
+	Linger     time.Duration // flush a partial batch at the latest this long after its first message; default 5ms
 	// MaxInFlightBatches bounds the batches queued between the reader and the writers, per
 	// writer; default 2.
 	MaxInFlightBatches int

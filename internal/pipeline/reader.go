@@ -30,6 +30,10 @@ type reader struct {
 	filtered   int
 	// reconnected: the source was reconnected and has not returned a message since.
 	reconnected bool
+	// awaitRelease: a partial batch waits for its lane's write to end, with the source
+	// drained; Read then returns when the queue has released a batch since releasesSeen.
+	awaitRelease bool
+	releasesSeen uint64
 	// poisoned is the error of a mapper poison message that stops the runner: reading
 	// stopped at it.
 	poisoned error
@@ -60,7 +64,13 @@ func (f *flow) read(ctx, drainCtx context.Context) error {
 	bo := backoff.New(f.r.opts.Retry)
 	for ctx.Err() == nil {
 		readCtx := rd.readContext(ctx)
+		stopWait := func() {}
+		if rd.awaitRelease {
+			readCtx, stopWait = rd.queue.untilRelease(readCtx, rd.releasesSeen)
+		}
 		n, err := rd.readSome(readCtx)
+		released := readCtx.Err() != nil && (rd.linger == nil || rd.linger.Err() == nil)
+		stopWait()
 		if err == nil {
 			bo.Reset()
 			rd.reconnected = false
@@ -68,10 +78,18 @@ func (f *flow) read(ctx, drainCtx context.Context) error {
 			if rd.poisoned != nil {
 				return rd.poisoned
 			}
+			rd.awaitRelease = false
+			if rd.batchSrc != nil && n < len(rd.msgs) {
+				rd.flushIdle() // the source has nothing more ready
+			}
 			continue
 		}
 		if ctx.Err() != nil {
 			break
+		}
+		if released { // a write ended while the source had nothing ready
+			rd.flushIdle()
+			continue
 		}
 		lingerExpired := readCtx != ctx && readCtx.Err() != nil
 		rd.flush()
@@ -264,6 +282,35 @@ func (rd *reader) startBatch(ctx context.Context, lane int) {
 
 // flush publishes the read counters and hands every lane's batch to the writers.
 func (rd *reader) flush() {
+	rd.publishCounts()
+	for lane := range rd.cur {
+		rd.flushLane(lane)
+	}
+	rd.disarmLinger()
+}
+
+// flushIdle publishes the read counters and hands the batch of every lane that has no batch
+// queued or being written to the writers: the source has nothing more ready, so the batch
+// would only wait for its linger. The batches of busy lanes go on filling while their writes
+// are in flight; the next Read then also returns when a write ends (awaitRelease), so that
+// they are flushed as soon as their lane is free, full, or at their linger.
+func (rd *reader) flushIdle() {
+	rd.publishCounts()
+	rd.releasesSeen = rd.queue.releaseCount()
+	rd.awaitRelease = false
+	for lane, b := range rd.cur {
+		switch {
+		case b.empty():
+		case rd.queue.laneIdle(lane):
+			rd.flushLane(lane)
+		default:
+			rd.awaitRelease = true
+		}
+	}
+}
+
+// publishCounts adds the messages read and filtered since the last call to the counters.
+func (rd *reader) publishCounts() {
 	r := rd.r
 	if rd.in > 0 {
 		r.c.in.Add(uint64(rd.in))
@@ -275,10 +322,6 @@ func (rd *reader) flush() {
 		r.m.filtered.Add(float64(rd.filtered))
 		rd.filtered = 0
 	}
-	for lane := range rd.cur {
-		rd.flushLane(lane)
-	}
-	rd.disarmLinger()
 }
 
 func (rd *reader) disarmLinger() {

@@ -65,6 +65,7 @@ type StreamSea struct {
 
 var (
 	_ pipeline.Source              = (*StreamSea)(nil)
+	_ pipeline.BatchSource         = (*StreamSea)(nil)
 	_ pipeline.IntakeStopper       = (*StreamSea)(nil)
 	_ pipeline.ConnectionReporter  = (*StreamSea)(nil)
 	_ pipeline.UndeliveredReporter = (*StreamSea)(nil)
@@ -251,10 +252,40 @@ func (s *StreamSea) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFu
 		return nil, nil, s.stoppedError(r)
 	}
 	s.metrics.received.Inc()
+	msg, ack := s.message(r, d)
+	return msg, ack, nil
+}
+
+// ReadBatch is Read for up to len(msgs) messages at once (pipeline.BatchSource): it waits as
+// Read does for the first message, then returns the others already received, without
+// waiting for more.
+func (s *StreamSea) ReadBatch(ctx context.Context, msgs []*pipeline.Message, acks []pipeline.AckFunc) (int, error) {
+	msg, ack, err := s.Read(ctx)
+	if err != nil {
+		return 0, err
+	}
+	msgs[0], acks[0] = msg, ack
+	s.mu.Lock()
+	r := s.run
+	s.mu.Unlock()
+	n := 1
+	for ; n < len(msgs) && r != nil; n++ {
+		d, ok := r.sub.TryNext()
+		if !ok {
+			break
+		}
+		msgs[n], acks[n] = s.message(r, d)
+	}
+	s.metrics.received.Add(float64(n - 1))
+	return n, nil
+}
+
+// message wraps a delivery of r as a pipeline message and its AckFunc.
+func (s *StreamSea) message(r *subscriberRun, d streamsea.Delivery) (*pipeline.Message, pipeline.AckFunc) {
 	m := &streamSeaMessage{sub: r.sub, d: d, msg: pipeline.Message{
 		Stream: d.Stream, Value: d.Payload, ReceivedAt: d.ReceivedAt, Time: d.ReceivedAt,
 	}}
-	return &m.msg, m.ack, nil
+	return &m.msg, m.ack
 }
 
 // stoppedError is Read's error once the subscriber's Run has returned and nothing is

@@ -296,6 +296,10 @@ func (s *Subscriber) Next(ctx context.Context) (Delivery, error) {
 	}
 }
 
+// TryNext returns the next delivery if one has been received, without waiting: Next
+// without blocking. Deliveries it returns are released like Next's.
+func (s *Subscriber) TryNext() (Delivery, bool) { return s.win.pop() }
+
 // Release ends the holding of a delivery returned by Next, making room for more. It reports
 // false, and does nothing, for a delivery already released or not handed out by s.
 func (s *Subscriber) Release(d Delivery) bool { return s.win.release(d) }
