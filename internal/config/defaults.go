@@ -36,7 +36,7 @@ func DefaultStreamsea() StreamseaConnection {
 		DeadAfter:        60 * time.Second,
 		MaxFrameBytes:    16 << 20,
 		ReconnectInitial: 500 * time.Millisecond,
-		ReconnectMax:     30 * time.Second,
+		ReconnectMax:     5 * time.Second,
 	}
 }
 
@@ -57,7 +57,7 @@ func DefaultPipeline(source, sink Endpoint) Pipeline {
 		Source:  DefaultSource(source),
 		Sink:    DefaultSink(sink),
 		Batch:   Batch{Size: 500, Bytes: 1 << 20, Linger: 5 * time.Millisecond},
-		Retry:   Retry{Initial: 200 * time.Millisecond, Max: 30 * time.Second},
+		Retry:   Retry{Initial: 200 * time.Millisecond, Max: 5 * time.Second},
 		DeadLetter: DeadLetter{
 			Connection: DefaultConnection,
 			Policy:     PolicyDLQ,
