@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seabridge/seabridge/internal/testkit/proctest"
 )
@@ -22,11 +23,7 @@ func runBridge(t *testing.T, env []string, stdin string, args ...string) (int, s
 // TestDevDefaultPortsGiveWay: with its default ports taken, dev listens on free ones, says so,
 // and tail and send find it through its record.
 func TestDevDefaultPortsGiveWay(t *testing.T) {
-	for _, addr := range []string{"127.0.0.1:9092", "127.0.0.1:3104", "127.0.0.1:9464"} {
-		if ln, err := net.Listen("tcp", addr); err == nil { // else something else holds it: as good
-			t.Cleanup(func() { ln.Close() })
-		}
-	}
+	holdPorts(t, 10*time.Second, "127.0.0.1:9092", "127.0.0.1:3104", "127.0.0.1:9464")
 	home := []string{"HOME=" + t.TempDir()}
 	d := proctest.Start(t, proctest.Options{Args: []string{"dev", "--rate", "0", "--progress", "1h"}, Env: home})
 	d.WaitStdout(regexp.MustCompile(`every pipeline is ready`), procStart)
@@ -41,6 +38,29 @@ func TestDevDefaultPortsGiveWay(t *testing.T) {
 	code, out := runBridge(t, home, "", "tail", "kafka", "boiler.readings", "--from-beginning", "-n", "1", "--timeout", "30s")
 	if code != 0 || !strings.Contains(out, `"key":"IMO1"`) {
 		t.Fatalf("tail: exit %d\n%s", code, out)
+	}
+}
+
+// holdPorts listens on each of addrs until the test ends. An address another process holds
+// is tried again until wait has passed: a holder that lets go meanwhile (another test's dev
+// process) could let go while the test relies on it, so the test must hold it itself. One
+// held all along (a developer's bridge dev) is as good.
+func holdPorts(t *testing.T, wait time.Duration, addrs ...string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for _, addr := range addrs {
+		for {
+			ln, err := net.Listen("tcp", addr)
+			if err == nil {
+				t.Cleanup(func() { ln.Close() })
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Logf("%s: %v; another process holds it, which is as good while it does", addr, err)
+				break
+			}
+			time.Sleep(50 * time.Millisecond) // bounded poll: a port being let go has no signal
+		}
 	}
 }
 
