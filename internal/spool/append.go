@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -154,6 +155,9 @@ func (s *Spool) flush(n int, t int64) (int, error) {
 	s.pending += int64(n)
 	s.dirty = s.opts.Fsync == FsyncInterval
 	s.m.appended.Add(float64(n))
+	if s.opts.OnAppended != nil {
+		s.opts.OnAppended(n)
+	}
 	signal(s.dataReady)
 	return n, nil
 }
@@ -212,8 +216,37 @@ func (s *Spool) dropSegment(reason string) error {
 		s.drop(reason, unread)
 		s.pending -= unread
 	}
+	if seg.read > 0 && seg.next > s.ackCursor {
+		s.orphans = slices.DeleteFunc(s.orphans, func(r droppedRange) bool { return r.to <= s.ackCursor })
+		s.orphans = append(s.orphans, droppedRange{from: max(seg.base, s.ackCursor), to: min(seg.next, s.readSeq), reason: reason})
+	}
 	s.skipTo(seg.next)
 	return nil
+}
+
+// droppedRange is the seqs [from, to) of a dropped segment that had been handed out: those
+// acknowledged later reached their destination, those never acknowledged are lost with it.
+type droppedRange struct {
+	from, to uint64
+	reason   string
+}
+
+// dropOrphans counts as dropped the records of dropped segments that were handed out and are
+// still unacknowledged: nothing can hand them out again. mu is held; called by Close.
+func (s *Spool) dropOrphans() {
+	for _, r := range s.orphans {
+		var n int64
+		for seq := max(r.from, s.ackCursor); seq < r.to; seq++ {
+			if !s.window[seq-s.ackCursor].acked {
+				n++
+			}
+		}
+		if n > 0 {
+			s.drop(r.reason, n)
+			s.pending -= n
+		}
+	}
+	s.orphans = nil
 }
 
 // drop counts n records dropped for reason; mu is held. The loop logs the drops every
@@ -221,6 +254,7 @@ func (s *Spool) dropSegment(reason string) error {
 func (s *Spool) drop(reason string, n int64) {
 	s.m.dropped[reason].Add(float64(n))
 	s.droppedIn += n
+	s.dropped += n
 	s.unlogged[reason] += n
 }
 

@@ -68,6 +68,10 @@ type Options struct {
 	MaxRecordBytes int
 	// Name labels the metrics (the pipeline's name).
 	Name string
+	// OnAppended, when set, is called with the number of records each write appended, once
+	// they are written (as appended_records_total counts them), under the spool's lock: it
+	// must not block nor call the spool.
+	OnAppended func(n int)
 }
 
 // withDefaults validates o and fills in its defaults.

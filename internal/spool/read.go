@@ -173,6 +173,7 @@ func (s *Spool) countCorrupt(seg *segment, n int64) {
 	}
 	seg.read += n
 	s.pending -= n
+	s.corrupt += n
 	s.m.corrupt.Add(float64(n))
 }
 

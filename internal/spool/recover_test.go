@@ -88,6 +88,9 @@ func TestRecoveryTruncatesATornTail(t *testing.T) {
 	if c, b := r.counter("corrupt"), r.counter("corrupt_bytes"); c != 1 || b != float64(recordSize(13)-5) {
 		t.Fatalf("corrupt records %v bytes %v, want 1 and %d", c, b, recordSize(13)-5)
 	}
+	if st := r.s.Stats(); st.Corrupt != 1 || st.Dropped != 0 {
+		t.Fatalf("stats %+v: want the damaged record in Corrupt", st)
+	}
 }
 
 func TestRecoveryTruncatesAnOverwrittenTail(t *testing.T) {

@@ -24,6 +24,8 @@ type Stats struct {
 	Segments int    // segment files
 	NextSeq  uint64 // the seq the next appended record gets
 	Acked    uint64 // every seq below it is acknowledged (or dropped)
+	Dropped  int64  // records dropped since Open: by WhenFull, MaxAge, or too large
+	Corrupt  int64  // records lost to damage since Open, found at Open or while reading
 }
 
 // Spool is a durable FIFO of records in a directory: Append writes records to segment files,
@@ -66,6 +68,9 @@ type Spool struct {
 	cursorSynced time.Time
 	full         bool // the last append that did not fit had to wait or drop
 	droppedIn    int64
+	dropped      int64            // records dropped since Open
+	corrupt      int64            // records lost to damage since Open
+	orphans      []droppedRange   // dropped segments' records handed out and not yet acknowledged
 	unlogged     map[string]int64 // drops by reason not yet logged
 	loggedAt     time.Time        // when the loop last logged drops
 	closed       bool
@@ -168,6 +173,7 @@ func (s *Spool) recover() error {
 		}
 		if dmg != nil {
 			s.m.corrupt.Add(float64(dmg.records))
+			s.corrupt += dmg.records
 			s.m.corruptBytes.Add(float64(dmg.bytes))
 			s.log.Warn("spool segment damaged: cut out the damaged bytes, kept every valid record",
 				"segment", filepath.Base(seg.path), "offset", dmg.at, "bytes", dmg.bytes, "records_lost", dmg.records)
@@ -228,12 +234,14 @@ func (s *Spool) startSegment() error {
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Bytes: s.bytes, Records: s.pending, Segments: len(s.segs), NextSeq: s.writeSeq, Acked: s.ackCursor}
+	return Stats{Bytes: s.bytes, Records: s.pending, Segments: len(s.segs), NextSeq: s.writeSeq, Acked: s.ackCursor,
+		Dropped: s.dropped, Corrupt: s.corrupt}
 }
 
 // Close syncs (unless fsync is "never") and closes the files, persists the ack cursor and
-// releases the directory's lock. Blocked Append and Next calls return ErrClosed. It is
-// idempotent.
+// releases the directory's lock. Blocked Append and Next calls return ErrClosed. Records still
+// unacknowledged whose segment was dropped while they were handed out are lost with it: Close
+// counts them as dropped. It is idempotent.
 func (s *Spool) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
@@ -249,6 +257,7 @@ func (s *Spool) Close() error {
 		if s.ackCursor != s.persisted {
 			errs = append(errs, writeCursor(s.opts.Dir, s.ackCursor, s.sync))
 		}
+		s.dropOrphans()
 		s.logDrops()
 		errs = append(errs, s.closeFiles())
 		if err := errors.Join(errs...); err != nil {

@@ -207,6 +207,9 @@ func TestDropNewestCountsEveryDrop(t *testing.T) {
 	if !slices.Equal(appended, all[:len(appended)]) {
 		t.Fatal("drop_newest kept records other than the oldest ones")
 	}
+	if st := r.s.Stats(); st.Dropped != int64(dropped) {
+		t.Fatalf("stats %+v: want Dropped %v", st, dropped)
+	}
 	if got := r.drain(true); !slices.Equal(got, appended) {
 		t.Fatalf("read %d records, want the %d appended", len(got), len(appended))
 	}
@@ -250,6 +253,37 @@ func TestDropOldestKeepsRecordsInFlight(t *testing.T) {
 	dropped := int(r.counter("dropped", ReasonDropOldest))
 	if 5+dropped+len(got) != 200 {
 		t.Fatalf("5 in flight + %d dropped + %d read != 200", dropped, len(got))
+	}
+}
+
+// Records handed out and never acknowledged whose segment drop_oldest deleted cannot be handed
+// out again: Close counts them as dropped, and they are not counted as left in the spool.
+func TestDropOldestCountsRecordsInFlightNeverAcknowledged(t *testing.T) {
+	r := newRig(t, Options{MaxBytes: 2048, SegmentBytes: 512, WhenFull: DropOldest})
+	r.append(numbered(0, 5)...)
+	var inFlight []Record
+	for range 5 {
+		inFlight = append(inFlight, r.next())
+	}
+	r.append(numbered(5, 200)...) // the segment of the in-flight records is dropped
+	if err := r.s.Ack(inFlight[1].Seq); err != nil {
+		t.Fatal(err)
+	}
+	unread := r.counter("dropped", ReasonDropOldest)
+	if err := r.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := r.s.Stats()
+	if d := r.counter("dropped", ReasonDropOldest); d != unread+4 || st.Dropped != int64(d) {
+		t.Fatalf("dropped counter %v (%v before Close), Stats.Dropped %d: want the 4 never acknowledged added", d, unread, st.Dropped)
+	}
+	r.open()
+	got := r.drain(true)
+	if left := st.Records; int(left) != len(got) {
+		t.Fatalf("Close left %d records, the next Open hands out %d", left, len(got))
+	}
+	if 1+int(unread)+4+len(got) != 200 {
+		t.Fatalf("1 acked + %v dropped unread + 4 dropped in flight + %d read != 200", unread, len(got))
 	}
 }
 
