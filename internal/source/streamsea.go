@@ -54,6 +54,10 @@ type StreamSea struct {
 	// undelivered counts the messages received and not acked when Close was called.
 	undelivered atomic.Uint64
 
+	// receivedWhenSpooled: a spool counts the messages received as it appends them
+	// (countReceived); Read does not. Set before Connect.
+	receivedWhenSpooled bool
+
 	mu            sync.Mutex
 	run           *subscriberRun // nil until Connect
 	closed        bool
@@ -251,7 +255,7 @@ func (s *StreamSea) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFu
 		}
 		return nil, nil, s.stoppedError(r)
 	}
-	s.metrics.received.Inc()
+	s.countRead(1)
 	msg, ack := s.message(r, d)
 	return msg, ack, nil
 }
@@ -276,7 +280,7 @@ func (s *StreamSea) ReadBatch(ctx context.Context, msgs []*pipeline.Message, ack
 		}
 		msgs[n], acks[n] = s.message(r, d)
 	}
-	s.metrics.received.Add(float64(n - 1))
+	s.countRead(n - 1)
 	return n, nil
 }
 
@@ -287,6 +291,16 @@ func (s *StreamSea) message(r *subscriberRun, d streamsea.Delivery) (*pipeline.M
 	}}
 	return &m.msg, m.ack
 }
+
+// countRead counts n messages read as received, unless a spool counts them.
+func (s *StreamSea) countRead(n int) {
+	if !s.receivedWhenSpooled {
+		s.metrics.received.Add(float64(n))
+	}
+}
+
+// countReceived counts n messages received (appended to a spool). It must not block.
+func (s *StreamSea) countReceived(n int) { s.metrics.received.Add(float64(n)) }
 
 // stoppedError is Read's error once the subscriber's Run has returned and nothing is
 // queued: the fatal error, pipeline.ErrDrained after StopIntake, else pipeline.ErrNotConnected.

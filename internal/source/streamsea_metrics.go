@@ -27,7 +27,7 @@ func NewStreamSeaMetrics(reg prometheus.Registerer) *StreamSeaMetrics {
 		connects:       counter("ws_connects_total", "Websocket connections authenticated and subscribed."),
 		disconnects:    counter("ws_disconnects_total", "Websocket connections lost or closed after connecting."),
 		protocolErrors: counter("ws_protocol_errors_total", "Malformed or unexpected frames skipped."),
-		received:       counter("received_messages_total", "Messages received from stream-sea and handed to the pipeline."),
+		received:       counter("received_messages_total", "Messages received from stream-sea and handed to the pipeline (with a spool: appended to it)."),
 		undelivered: counter("undelivered_messages_total",
 			"Messages received from stream-sea and never acked when the source closed."),
 		gauges: newStreamSeaGauges(),

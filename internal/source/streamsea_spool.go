@@ -45,7 +45,8 @@ type SpooledStreamSeaOptions struct {
 // It is a pipeline.DurableSource: the runner connects it before the sink, and Connect returns
 // once the spool is open, with the websocket connecting in the background, so that a bridge
 // that starts while Kafka is unreachable subscribes at once. A fatal error of the websocket
-// (credentials, a refused subscription) is returned by Read. At shutdown, StopIntake closes
+// (credentials, a refused subscription) is returned by Read. A message counts as received
+// (seabridge_streamsea_received_messages_total) once it is in the spool. At shutdown, StopIntake closes
 // the websocket and appends what it had received; Read then hands out spooled records for
 // DrainFor at most. Close stops the intake, closes the websocket source (which counts what it
 // received and could not spool as undelivered) and the spool.
@@ -86,6 +87,8 @@ var (
 // m may be nil.
 func NewSpooledStreamSea(inner *StreamSea, opts SpooledStreamSeaOptions, logger *slog.Logger, m *spool.Metrics) *SpooledStreamSea {
 	opts.Spool.Name = opts.Pipeline
+	inner.receivedWhenSpooled = true
+	opts.Spool.OnAppended = inner.countReceived // a message is received once it is in the spool
 	ictx, cancel := context.WithCancel(context.Background())
 	wake, wakeReaders := context.WithCancel(context.Background())
 	return &SpooledStreamSea{

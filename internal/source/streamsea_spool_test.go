@@ -22,6 +22,8 @@ type spooledRig struct {
 	dir string
 	reg *prometheus.Registry
 	sm  *spool.Metrics
+	// spool is the spool's options but Dir (default MaxBytes 64 MiB).
+	spool spool.Options
 }
 
 func newSpooledRig(t *testing.T) *spooledRig {
@@ -34,13 +36,18 @@ func newSpooledRig(t *testing.T) *spooledRig {
 func (r *spooledRig) source(t *testing.T, secret string, drainFor time.Duration) *SpooledStreamSea {
 	t.Helper()
 	// The websocket source may hold only 10 messages: the intake must ack each once spooled.
-	inner, err := NewStreamSea(r.f.options(secret, 10), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	inner, err := NewStreamSea(r.f.options(secret, 10), slog.New(slog.NewTextHandler(io.Discard, nil)), r.f.metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts := r.spool
+	opts.Dir = r.dir
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = 64 << 20
+	}
 	src := NewSpooledStreamSea(inner, SpooledStreamSeaOptions{
 		Pipeline: "boiler",
-		Spool:    spool.Options{Dir: r.dir, MaxBytes: 64 << 20},
+		Spool:    opts,
 		Retry:    backoff.Policy{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		DrainFor: drainFor,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)), r.sm)
@@ -125,13 +132,21 @@ func TestSpooledStreamSeaKeepsReadingTheWebsocketWhileNothingIsWritten(t *testin
 }
 
 func (r *spooledRig) spoolRecords() float64 {
+	return r.metric("seabridge_spool_appended_records_total")
+}
+
+// metric sums the family name over its series.
+func (r *spooledRig) metric(name string) float64 {
 	mfs, _ := r.reg.Gather()
+	var sum float64
 	for _, mf := range mfs {
-		if mf.GetName() == "seabridge_spool_appended_records_total" {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
 		}
 	}
-	return 0
+	return sum
 }
 
 func TestSpooledStreamSeaHandsOutWhatWasNotAckedAgainAfterReopening(t *testing.T) {
@@ -179,6 +194,48 @@ func TestSpooledStreamSeaReturnsAFatalWebsocketErrorFromRead(t *testing.T) {
 	_, _, err := src.Read(ctx)
 	if !errors.Is(err, pipeline.ErrFatal) {
 		t.Fatalf("Read with refused credentials: %v, want ErrFatal", err)
+	}
+}
+
+// A message counts as received once it is in the spool: with the spool full (when_full =
+// "block") and nothing reading it, the messages the intake took from the websocket and waits
+// to append are not counted.
+func TestSpooledStreamSeaCountsAMessageReceivedOnceSpooled(t *testing.T) {
+	r := newSpooledRig(t)
+	r.spool = spool.Options{MaxBytes: 2048, SegmentBytes: 512, WhenFull: spool.Block}
+	src := r.source(t, "s3cret", time.Second)
+	t.Cleanup(func() { // a failure leaves the intake waiting for room: do not wait for it
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = src.Close(ctx)
+	})
+	r.connect(t, src)
+	r.f.publish(t, numberedValues(0, 200)...) // about 40 bytes each on disk: 50 fit
+	received := func() float64 { return r.f.metric(r.f.metrics.received.WithLabelValues("boiler")) }
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		w := src.inner.run.sub.Window()
+		// The intake holds what it took (nothing queued), blocked appending the rest.
+		if w.Held > int(r.spoolRecords()) && w.Queued == 0 && r.spoolRecords() > 0 && received() == r.spoolRecords() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("received %v, spooled %v, window %+v: want received = spooled while the intake waits for room",
+				received(), r.spoolRecords(), w)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := r.spoolRecords(); n >= 200 {
+		t.Fatalf("all %v spooled: the spool never filled", n)
+	}
+	for range 200 { // room again: the intake appends what it held, and the rest
+		d := readSpooled(t, src, 1)[0]
+		if err := d.ack(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if received() != 200 || r.spoolRecords() != 200 {
+		t.Fatalf("received %v, spooled %v after reading everything, want 200", received(), r.spoolRecords())
 	}
 }
 
