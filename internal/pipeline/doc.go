@@ -77,5 +77,9 @@
 // and never handed over; Run reports those too (ErrUndelivered), and Stats counts them. No
 // goroutine started by Run outlives it.
 //
+// A source that works in the background (a FailureNotifier: a DurableSource receives while
+// the sink connects) may fail fatally outside Read; the runner stops on that failure at once,
+// whether it is still connecting the sink or its writers are retrying, and Run returns it.
+//
 // Ready, Stats and the metrics may be read concurrently with Run.
 package pipeline

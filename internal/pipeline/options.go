@@ -89,6 +89,16 @@ type DurableSource interface {
 	Durable() bool
 }
 
+// FailureNotifier is implemented by sources that work in the background after Connect (a
+// DurableSource receives while the sink connects) and can fail fatally there, outside Read.
+// Failed returns a channel closed once that happened; Failure then returns the error (wrapping
+// ErrFatal), and so does Read. The runner stops on it whatever the sink is doing: while the
+// sink or the dead-letter destination is still connecting, and while writes are retried.
+type FailureNotifier interface {
+	Failed() <-chan struct{}
+	Failure() error
+}
+
 // ConnectionReporter is implemented by sources and sinks that keep a connection up by
 // themselves after Connect (the stream-sea source reconnects its websocket internally). The
 // runner's Ready includes Connected, so that readiness reports such a connection being down.

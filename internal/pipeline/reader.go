@@ -125,6 +125,9 @@ func (rd *reader) drain(ctx context.Context) {
 		case readCtx != ctx && readCtx.Err() != nil:
 			rd.flush() // linger expired: the source may hold back more until these are acked
 		default:
+			if failure := rd.r.sourceFailure(); failure != nil && errors.Is(err, failure) {
+				return // Run reports it
+			}
 			if !errors.Is(err, ErrDrained) && ctx.Err() == nil {
 				rd.r.countError(stageSource, err)
 				rd.r.log.Warn("reading what the source received stopped early", "err", err)

@@ -87,7 +87,8 @@ func (r *Runner) Stats() Stats {
 
 // Run connects the dead-letter destination (when it is a DeadLetterConnector), the sink,
 // then the source (a DurableSource before the others), and moves messages until ctx is done or a fatal
-// error occurs. On ctx cancellation it stops reading, writes everything already read within
+// error occurs (a FailureNotifier's failure too, whatever the sink is doing). On ctx
+// cancellation it stops reading, writes everything already read within
 // the shutdown budget, nacks what is left, closes the source and then the sink, and returns
 // nil if nothing was given up on. Otherwise it returns every reason it stopped, joined: the
 // fatal error (wrapping ErrFatal or ErrPoisonMessage), ErrShutdownTimeout with the number of
@@ -131,12 +132,62 @@ func (r *Runner) run(ctx context.Context) error {
 	if isDurable(r.opts.Source) { // the source first: it receives while the others connect
 		sides = append([]side{sides[len(sides)-1]}, sides[:len(sides)-1]...)
 	}
+	connCtx, stop := r.untilSourceFails(ctx)
+	defer stop()
 	for _, s := range sides {
-		if err := r.connect(ctx, s.name, s.connect); err != nil {
+		if err := r.connect(connCtx, s.name, s.connect); err != nil {
+			if failure := r.sourceFailure(); failure != nil && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+				return fmt.Errorf("source: %w", failure) // it ended the connecting
+			}
 			return ignoreCancel(ctx, err)
 		}
 	}
 	return r.pump(ctx)
+}
+
+// sourceFailure is the source's fatal failure, when it is a FailureNotifier that failed.
+func (r *Runner) sourceFailure() error {
+	fn, ok := r.opts.Source.(FailureNotifier)
+	if !ok {
+		return nil
+	}
+	select {
+	case <-fn.Failed():
+		return fn.Failure()
+	default:
+		return nil
+	}
+}
+
+// sourceFailed is the channel of a FailureNotifier source, else nil (never ready).
+func (r *Runner) sourceFailed() <-chan struct{} {
+	if fn, ok := r.opts.Source.(FailureNotifier); ok {
+		return fn.Failed()
+	}
+	return nil
+}
+
+// untilSourceFails returns a context that is done when ctx is, or when the source fails
+// (FailureNotifier); stop releases it and waits for its goroutine.
+func (r *Runner) untilSourceFails(ctx context.Context) (context.Context, func()) {
+	failed := r.sourceFailed()
+	if failed == nil {
+		return ctx, func() {}
+	}
+	c, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-failed:
+			cancel()
+		case <-c.Done():
+		}
+	}()
+	return c, func() {
+		cancel()
+		<-done
+	}
 }
 
 // ignoreCancel turns the error of a loop that stopped because ctx was cancelled into nil.
@@ -178,6 +229,7 @@ func (r *Runner) pump(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-readerDone:
 	case <-f.writerDone:
+	case <-r.sourceFailed(): // the reader may be waiting for the writers, which retry
 	}
 	stopReading()
 	budget := time.NewTimer(r.opts.ShutdownTimeout)
@@ -192,7 +244,11 @@ func (r *Runner) pump(ctx context.Context) error {
 	<-readerDone
 	f.nackQueued(ErrStopped)
 
-	err := errors.Join(append(writeErrs, readErr)...)
+	errs := append(writeErrs, readErr)
+	if failure := r.sourceFailure(); failure != nil && !errors.Is(readErr, failure) {
+		errs = append(errs, fmt.Errorf("source: %w", failure))
+	}
+	err := errors.Join(errs...)
 	if n := f.shutdownNacked.Load(); n > 0 && err == nil {
 		err = fmt.Errorf("%w after %v: %d message(s) nacked", ErrShutdownTimeout, r.opts.ShutdownTimeout, n)
 	}

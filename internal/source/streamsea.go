@@ -63,11 +63,16 @@ type StreamSea struct {
 	closed        bool
 	intakeStopped bool
 
+	failed   chan struct{} // closed when a subscriber failed fatally
+	failure  error         // set before failed is closed
+	failOnce sync.Once
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
 var (
+	_ pipeline.FailureNotifier     = (*StreamSea)(nil)
 	_ pipeline.Source              = (*StreamSea)(nil)
 	_ pipeline.BatchSource         = (*StreamSea)(nil)
 	_ pipeline.IntakeStopper       = (*StreamSea)(nil)
@@ -95,6 +100,7 @@ type subscriberRun struct {
 	connected chan struct{} // closed at the first successful connection
 	done      chan struct{} // closed when Run returned
 	err       error         // Run's result, valid once done is closed
+	fatal     error         // err wrapped with pipeline.ErrFatal, when err is not nil
 	lastErr   atomic.Pointer[error]
 	attempts  atomic.Int64
 }
@@ -119,6 +125,7 @@ func NewStreamSea(opts StreamSeaOptions, logger *slog.Logger, m *StreamSeaMetric
 		opts:    opts,
 		logger:  logger.With("pipeline", opts.Pipeline),
 		metrics: m.forPipeline(opts.Pipeline),
+		failed:  make(chan struct{}),
 	}
 	m.gauges.track(opts.Pipeline, s)
 	return s, nil
@@ -181,7 +188,13 @@ func (s *StreamSea) start() (*subscriberRun, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.sub, r.cancel = sub, cancel
 	go func() {
-		r.err = sub.Run(ctx)
+		if r.err = sub.Run(ctx); r.err != nil {
+			r.fatal = fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrFatal, r.err)
+			s.failOnce.Do(func() {
+				s.failure = r.fatal
+				close(s.failed)
+			})
+		}
 		close(r.done)
 	}()
 	s.run = r
@@ -221,10 +234,24 @@ func (s *StreamSea) hooks(r *subscriberRun, user streamsea.Hooks) streamsea.Hook
 	}
 }
 
+// Failed is closed once the subscriber failed fatally (see Connect), after the first
+// connection too; Failure then says why. The runner stops on it whatever the sink is doing.
+func (s *StreamSea) Failed() <-chan struct{} { return s.failed }
+
+// Failure is the subscriber's fatal error, wrapping pipeline.ErrFatal, once Failed is closed.
+func (s *StreamSea) Failure() error {
+	select {
+	case <-s.failed:
+		return s.failure
+	default:
+		return nil
+	}
+}
+
 // runError is the error of a subscriber whose Run has returned.
 func (s *StreamSea) runError(r *subscriberRun) error {
 	if r.err != nil {
-		return fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrFatal, r.err)
+		return r.fatal
 	}
 	return fmt.Errorf("stream-sea source %q: %w", s.opts.Pipeline, ErrStreamSeaClosed)
 }

@@ -45,7 +45,8 @@ type SpooledStreamSeaOptions struct {
 // It is a pipeline.DurableSource: the runner connects it before the sink, and Connect returns
 // once the spool is open, with the websocket connecting in the background, so that a bridge
 // that starts while Kafka is unreachable subscribes at once. A fatal error of the websocket
-// (credentials, a refused subscription) is returned by Read. A message counts as received
+// (credentials, a refused subscription) is reported at once (pipeline.FailureNotifier), which
+// stops the pipeline whatever its sink is doing, and returned by Read. A message counts as received
 // (seabridge_streamsea_received_messages_total) once it is in the spool. At shutdown, StopIntake closes
 // the websocket and appends what it had received; Read then hands out spooled records for
 // DrainFor at most. Close stops the intake, closes the websocket source (which counts what it
@@ -70,6 +71,7 @@ type SpooledStreamSea struct {
 	wake         context.Context // done when the intake ended: Read must not wait on the spool
 	wakeReaders  context.CancelFunc
 	fatal        atomic.Pointer[error]
+	failed       chan struct{} // closed once fatal is set
 	drainStarted atomic.Bool
 	closeOnce    sync.Once
 	closeErr     error
@@ -81,6 +83,7 @@ var (
 	_ pipeline.ConnectionReporter  = (*SpooledStreamSea)(nil)
 	_ pipeline.DurableSource       = (*SpooledStreamSea)(nil)
 	_ pipeline.UndeliveredReporter = (*SpooledStreamSea)(nil)
+	_ pipeline.FailureNotifier     = (*SpooledStreamSea)(nil)
 )
 
 // NewSpooledStreamSea wraps inner, an unconnected stream-sea source, with the spool of opts.
@@ -94,7 +97,7 @@ func NewSpooledStreamSea(inner *StreamSea, opts SpooledStreamSeaOptions, logger 
 	return &SpooledStreamSea{
 		opts: opts, inner: inner, log: logger.With("pipeline", opts.Pipeline), metrics: m,
 		intakeCtx: ictx, stopIntake: cancel, intakeDone: make(chan struct{}),
-		wake: wake, wakeReaders: wakeReaders,
+		wake: wake, wakeReaders: wakeReaders, failed: make(chan struct{}),
 	}
 }
 
@@ -102,6 +105,12 @@ func NewSpooledStreamSea(inner *StreamSea, opts SpooledStreamSeaOptions, logger 
 // the intake still held when Close stopped it (the spool full with when_full = "block", or
 // failing). Final once Close returned.
 func (s *SpooledStreamSea) Undelivered() uint64 { return s.inner.Undelivered() }
+
+// Failed is closed once the websocket source failed fatally; Failure then says why.
+func (s *SpooledStreamSea) Failed() <-chan struct{} { return s.failed }
+
+// Failure is the websocket source's fatal error, wrapping pipeline.ErrFatal, or nil.
+func (s *SpooledStreamSea) Failure() error { return s.fatalErr() }
 
 // Durable reports true: what is received is kept in the spool.
 func (s *SpooledStreamSea) Durable() bool { return true }
@@ -237,9 +246,8 @@ func (s *SpooledStreamSea) intakeFailed(ctx context.Context, err error) {
 		err = fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrFatal, err)
 	}
 	s.fatal.Store(&err)
-	// Read returns it, which stops the pipeline; until the sink connects nothing reads.
-	s.log.Error("stream-sea source failed; the pipeline stops (once its sink is connected, if it is not yet)",
-		"err", err)
+	close(s.failed) // the runner stops on it, whatever the sink is doing; Read returns it too
+	s.log.Error("stream-sea source failed; the pipeline stops", "err", err)
 }
 
 // Read returns the next spooled message (Stream, Value, ReceivedAt and Time set), waiting for

@@ -191,9 +191,14 @@ func TestSpooledStreamSeaReturnsAFatalWebsocketErrorFromRead(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	select {
+	case <-src.Failed():
+	case <-ctx.Done():
+		t.Fatal("Failed is not closed after the credentials were refused")
+	}
 	_, _, err := src.Read(ctx)
-	if !errors.Is(err, pipeline.ErrFatal) {
-		t.Fatalf("Read with refused credentials: %v, want ErrFatal", err)
+	if !errors.Is(err, pipeline.ErrFatal) || src.Failure() != err {
+		t.Fatalf("Read with refused credentials: %v, Failure %v; want the same ErrFatal", err, src.Failure())
 	}
 }
 
