@@ -21,7 +21,8 @@ and the bridge stops reading and writes out everything it has received within
 bridge.shutdown_timeout, then commits Kafka offsets and closes its connections within as long
 again, and exits; /metrics serves until then. Each pipeline logs a
 "pipeline stopped" line with its counters. Messages still unwritten when that budget runs out
-are given up on: they are logged per pipeline and the exit code is 1. A fatal pipeline error
+are given up on: they are logged per pipeline and the exit code is 1 (with a spool they stay
+in it for the next start, which is no loss: exit code 0). A fatal pipeline error
 (rejected credentials, schema conflict, missing topic) stops the bridge with exit code 1 and a
 message naming the pipeline; with bridge.on_pipeline_failure = "isolate" that pipeline stays
 failed and the others run on. An invalid config, or a metrics address that cannot be bound, is

@@ -1,12 +1,16 @@
 package bridge_test
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/seabridge/seabridge/internal/pipeline"
 
 	"github.com/seabridge/seabridge/internal/testkit/kafkatest"
 )
@@ -78,6 +82,44 @@ func TestSpoolKeepsWhatKafkaDidNotTakeAcrossARestart(t *testing.T) {
 	checkExactly(t, want, records(got))
 	if err := second.stop(t); err != nil {
 		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+}
+
+// TestSpoolDropsAreLossesOfTheStop fills a spool (1 MiB, when_full = "drop_newest") while
+// Kafka is unreachable and stops the bridge: what the spool dropped is lost, so the stop
+// names it (Run's error, the summary line, the loss line), while what stays in the spool is no
+// loss and is named as left there.
+func TestSpoolDropsAreLossesOfTheStop(t *testing.T) {
+	w, _, p := newSpoolWorld(t)
+	p.extraTables = nil
+	p = spooled(p, t.TempDir(), "max_bytes = 1048576", `when_full = "drop_newest"`)
+	app := w.start("a", w.config(settings{shutdown: "1s"}, p))
+	app.awaitReady(t, flowTimeout)
+	const n = 2000 // about 900 bytes each on disk: twice what fits
+	mustPublish(t, w.rest, p.stream, makeRecords(strings.Repeat("x", 400), 0, n, 7))
+	eventually(t, flowTimeout, "every message spooled or dropped", func() (bool, string) {
+		appended := metricValue(t, app.Registry(), "seabridge_spool_appended_records_total", p.name)
+		dropped := metricValue(t, app.Registry(), "seabridge_spool_dropped_records_total", p.name)
+		return appended+dropped == n && dropped > 0, fmt.Sprintf("%v spooled, %v dropped of %d", appended, dropped, n)
+	})
+	dropped := int(metricValue(t, app.Registry(), "seabridge_spool_dropped_records_total", p.name))
+	left := n - dropped
+	err := app.stop(t)
+	want := fmt.Sprintf("%d message(s) %s", dropped, pipeline.ErrUndelivered)
+	if !errors.Is(err, pipeline.ErrUndelivered) || !strings.Contains(err.Error(), want) {
+		t.Errorf("Run = %v, want it to name the %d dropped: %q", err, dropped, want)
+	}
+	if errors.Is(err, pipeline.ErrShutdownTimeout) {
+		t.Errorf("Run = %v: what stays in the spool is not given up on", err)
+	}
+	for _, line := range []string{
+		fmt.Sprintf(`msg="pipeline stopped" app=a pipeline=%s in=0 out=0 filtered=0 dead_lettered=0 dropped=0 nacked=0 undelivered=%d left_in_spool=%d`, p.name, dropped, left),
+		fmt.Sprintf(`level=INFO msg="pipeline left messages in the spool; they are written to Kafka after the next start" app=a pipeline=%s left_in_spool=%d nacked=0`, p.name, left),
+		fmt.Sprintf(`level=ERROR msg="pipeline lost messages: received and never spooled, or dropped or damaged in the spool" app=a pipeline=%s lost=%d undelivered=%d`, p.name, dropped, dropped),
+	} {
+		if !strings.Contains(w.logs.String(), line) {
+			t.Errorf("the log has no line %s", line)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seabridge/seabridge/internal/config"
 	"github.com/seabridge/seabridge/internal/observe"
+	"github.com/seabridge/seabridge/internal/pipeline"
 )
 
 // unit is one pipeline of the App as it runs: its runner, its consumer-group lag collector
@@ -117,28 +118,59 @@ func specOf(cfg *config.Config, p config.Pipeline) unitSpec {
 
 func (s unitSpec) equal(o unitSpec) bool { return reflect.DeepEqual(s, o) }
 
-// runPipeline runs one pipeline and logs how it ended: one summary line with its counters,
-// and, when it gave up on messages, a line saying how many and what becomes of them.
+// spooledSource is a source with a spool: Left is what stayed in it when it closed.
+type spooledSource interface {
+	Left() uint64
+}
+
+// runPipeline runs one pipeline and logs how it ended: one summary line with its counters
+// (for a spooled source, what it left in the spool too), and a line for what it gave up on:
+// lost, read again from Kafka, or left in the spool, which writes it after the next start.
 func runPipeline(ctx context.Context, log *slog.Logger, p *builtPipeline) error {
 	err := p.runner.Run(ctx)
 	s := p.runner.Stats()
 	attrs := []any{"pipeline", p.name, "in", s.In, "out", s.Out, "filtered", s.Filtered,
 		"dead_lettered", s.DeadLettered, "dropped", s.Dropped, "nacked", s.Nacked, "undelivered", s.Undelivered}
+	spooled, isSpooled := p.source.(spooledSource)
+	var left uint64
+	if isSpooled {
+		left = spooled.Left()
+		attrs = append(attrs, "left_in_spool", left)
+	}
 	if err != nil {
 		log.Error("pipeline stopped", append(attrs, "error", err)...)
 	} else {
 		log.Info("pipeline stopped", attrs...)
 	}
-	if s.Nacked+s.Undelivered == 0 {
-		return err
-	}
-	if p.redelivery != "" && s.Undelivered == 0 {
+	switch {
+	case isSpooled:
+		logSpooled(log, p.name, s, left)
+	case s.Nacked+s.Undelivered == 0:
+	case p.redelivery != "" && s.Undelivered == 0:
 		log.Warn("pipeline gave up on messages; "+p.redelivery, "pipeline", p.name, "nacked", s.Nacked)
-	} else {
+	default:
 		log.Error("pipeline lost messages: read and never written, the source does not redeliver",
 			"pipeline", p.name, "lost", s.Nacked+s.Undelivered, "nacked", s.Nacked, "undelivered", s.Undelivered)
 	}
 	return err
+}
+
+// logSpooled logs what a pipeline with a spool left in it and what it lost: what it nacked
+// stays in the spool (no loss); what it received and never spooled, or the spool dropped, is
+// lost (undelivered).
+func logSpooled(log *slog.Logger, name string, s pipeline.Stats, left uint64) {
+	if left > 0 {
+		level := slog.LevelInfo
+		if s.Nacked > 0 {
+			level = slog.LevelWarn // the shutdown budget ran out
+		}
+		log.Log(context.Background(), level, "pipeline left messages in the spool; they are written to Kafka after the next start",
+			"pipeline", name, "left_in_spool", left, "nacked", s.Nacked)
+	}
+	if s.Undelivered > 0 {
+		log.Error("pipeline lost messages: received and never spooled, or dropped or damaged in the spool",
+			"pipeline", name, "lost", s.Undelivered, "undelivered", s.Undelivered)
+	}
 }
 
 // liveSet is the set of collectors present, in the order they were added; safe for

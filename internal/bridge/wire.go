@@ -45,8 +45,8 @@ func newMetricSets(reg prometheus.Registerer) *metricSets {
 type builtPipeline struct {
 	name   string
 	runner *pipeline.Runner
-	// redelivery says where messages given up on are read again ("" when they are lost): a
-	// Kafka source reads again from the last commit, a spool hands them out at the next start.
+	// redelivery says where messages given up on are read again ("" when they are lost, or
+	// kept by a spool): a Kafka source reads again from the last commit.
 	redelivery string
 	// describe is the part of its status that follows from the config.
 	describe PipelineStatus
@@ -139,11 +139,8 @@ func (w *wiring) pipeline(p config.Pipeline) (*builtPipeline, error) {
 		opts.Mapper = m
 	}
 	bp := &builtPipeline{name: p.Name, describe: describe(w.cfg, p), source: opts.Source}
-	switch {
-	case p.Source.Type == config.EndpointKafka:
+	if p.Source.Type == config.EndpointKafka {
 		bp.redelivery = "they are read again from the last committed offset"
-	case p.Spool.Enabled():
-		bp.redelivery = "they stay in the spool and are written to Kafka after the next start"
 	}
 	switch p.DeadLetter.Policy {
 	case config.PolicyDLQ:

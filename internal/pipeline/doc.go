@@ -74,8 +74,10 @@
 // their contexts are cancelled. What is still unwritten then is nacked (ErrShutdownTimeout) and Run
 // reports it. Finally the source is closed (so that it can commit what was acked), then the
 // sink. A source that implements UndeliveredReporter then says how many messages it received
-// and never handed over; Run reports those too (ErrUndelivered), and Stats counts them. No
-// goroutine started by Run outlives it.
+// and never handed over; Run reports those too (ErrUndelivered), and Stats counts them. A
+// DurableSource keeps what was nacked and hands it out again at the next start: for it, the
+// budget running out and a write given up on at close (ErrWriteAbandoned) are no error of Run.
+// No goroutine started by Run outlives it.
 //
 // A source that works in the background (a FailureNotifier: a DurableSource receives while
 // the sink connects) may fail fatally outside Read; the runner stops on that failure at once,

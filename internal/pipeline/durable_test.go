@@ -52,6 +52,55 @@ func (s *keepingSource) Read(ctx context.Context) (*pipeline.Message, pipeline.A
 	return s.bufferedSource.Read(ctx)
 }
 
+// abandoningSink is a sink whose Close reports a write given up on, as the Kafka sink does
+// when the close budget runs out with a produce in flight.
+type abandoningSink struct {
+	*pipelinetest.MemSink
+}
+
+func (s abandoningSink) Close(ctx context.Context) error {
+	_ = s.MemSink.Close(ctx)
+	return fmt.Errorf("abandoning sink: close: %w: %w", pipeline.ErrWriteAbandoned, context.DeadlineExceeded)
+}
+
+// TestADurableSourceKeepsWhatTheShutdownGaveUpOn stops a runner whose sink never answers,
+// with a short budget: the messages it read are nacked, and its sink gives up on the write in
+// flight at close. With a source that keeps what was nacked, that is no loss and no error of
+// Run; with one that cannot redeliver, both are.
+func TestADurableSourceKeepsWhatTheShutdownGaveUpOn(t *testing.T) {
+	for _, durable := range []bool{true, false} {
+		t.Run(fmt.Sprintf("durable=%v", durable), func(t *testing.T) {
+			const n = 100
+			rg := newRig(0)
+			var src pipeline.Source = newBufferedSource(n, n)
+			if durable {
+				src = newKeepingSource(n, n)
+			}
+			rg.opts.Source = src
+			rg.opts.Sink = abandoningSink{rg.sink}
+			rg.opts.ShutdownTimeout = 50 * time.Millisecond
+			mapper, seen := seenMapper(5)
+			rg.opts.Mapper = mapper
+			rg.sink.SetBlocked(true) // never answers
+			run := rg.start(t)
+			await(t, seen, "the runner to read")
+			err := run.stop()
+			if st := run.runner.Stats(); st.Nacked == 0 {
+				t.Fatalf("stats %+v: nothing nacked, the budget never ran out", st)
+			}
+			if durable {
+				if err != nil {
+					t.Errorf("Run = %v, want nil: the source keeps what was nacked", err)
+				}
+				return
+			}
+			if !errors.Is(err, pipeline.ErrShutdownTimeout) || !errors.Is(err, pipeline.ErrWriteAbandoned) {
+				t.Errorf("Run = %v, want ErrShutdownTimeout and ErrWriteAbandoned", err)
+			}
+		})
+	}
+}
+
 // downSink never connects: Kafka unreachable.
 type downSink struct {
 	*pipelinetest.MemSink

@@ -17,6 +17,10 @@ var (
 	// ErrUndelivered is returned by Run when the source (an UndeliveredReporter) received
 	// messages that it never handed to the runner; they are lost.
 	ErrUndelivered = errors.New("received by the source and never read")
+	// ErrWriteAbandoned is wrapped by the error of a Sink's (or a DeadLetterConnector's) Close
+	// that gave up on a write still in flight when the close budget ran out. Its messages were
+	// nacked before (the shutdown budget had run out), and may or may not be at the destination.
+	ErrWriteAbandoned = errors.New("gave up on a write in flight")
 )
 
 var (

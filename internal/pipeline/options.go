@@ -84,7 +84,10 @@ type UndeliveredReporter interface {
 // acked (a stream-sea source with a spool), and so may receive while the sink cannot write.
 // When Durable reports true, the runner connects the source before the sink and the
 // dead-letter destination, so that it receives while they are still connecting, and the pipeline's readiness needs only the
-// source: a pipeline that spools while its sink is down is doing its job.
+// source: a pipeline that spools while its sink is down is doing its job. A message it hands
+// out and that is nacked stays with it and is handed out again at the next start, so giving up
+// on messages at shutdown is no loss: a shutdown budget that runs out, or a write given up on
+// at close (ErrWriteAbandoned), is not an error of Run (Stats still counts the nacks).
 type DurableSource interface {
 	Durable() bool
 }

@@ -92,8 +92,9 @@ func (r *Runner) Stats() Stats {
 // the shutdown budget, nacks what is left, closes the source and then the sink, and returns
 // nil if nothing was given up on. Otherwise it returns every reason it stopped, joined: the
 // fatal error (wrapping ErrFatal or ErrPoisonMessage), ErrShutdownTimeout with the number of
-// messages nacked, ErrUndelivered with the number the source received and never handed over,
-// errors of closing. No goroutine started by Run outlives it.
+// messages nacked (not for a DurableSource, which keeps them), ErrUndelivered with the number
+// the source received and never handed over, errors of closing (not a write given up on, for
+// a DurableSource). No goroutine started by Run outlives it.
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("pipeline %q: %w", r.opts.Name, ErrAlreadyStarted)
@@ -249,7 +250,7 @@ func (r *Runner) pump(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("source: %w", failure))
 	}
 	err := errors.Join(errs...)
-	if n := f.shutdownNacked.Load(); n > 0 && err == nil {
+	if n := f.shutdownNacked.Load(); n > 0 && err == nil && !isDurable(r.opts.Source) {
 		err = fmt.Errorf("%w after %v: %d message(s) nacked", ErrShutdownTimeout, r.opts.ShutdownTimeout, n)
 	}
 	return err
@@ -315,16 +316,28 @@ func (r *Runner) close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("close source: %w", err))
 	}
 	r.setUp(sideSource, false)
-	if err := r.opts.Sink.Close(closeCtx); err != nil {
-		errs = append(errs, fmt.Errorf("close sink: %w", err))
-	}
+	errs = append(errs, r.closeWriter("sink", r.opts.Sink.Close(closeCtx)))
 	r.setUp(sideSink, false)
 	if dl, ok := r.opts.DeadLetter.(DeadLetterConnector); ok {
-		if err := dl.Close(closeCtx); err != nil {
-			errs = append(errs, fmt.Errorf("close dead-letter destination: %w", err))
-		}
+		errs = append(errs, r.closeWriter("dead-letter destination", dl.Close(closeCtx)))
 	}
 	return errors.Join(errs...)
+}
+
+// closeWriter is the error of closing the sink or the dead-letter destination, what: a write
+// given up on (ErrWriteAbandoned) is none for a DurableSource, which keeps its messages (they
+// were nacked), only a warning.
+func (r *Runner) closeWriter(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	err = fmt.Errorf("close %s: %w", what, err)
+	if errors.Is(err, ErrWriteAbandoned) && isDurable(r.opts.Source) {
+		r.log.Warn("gave up on a write in flight at close; its messages stay with the source, which hands them out again at the next start",
+			"err", err)
+		return nil
+	}
+	return err
 }
 
 // setUp records whether side's connection is up; readiness needs the source and the sink.

@@ -300,7 +300,20 @@ func (k *Kafka) Close(ctx context.Context) error {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		return fmt.Errorf("kafka sink %q: close: gave up on a produce in flight (its records may or may not be in Kafka): %w", k.opts.Pipeline, err)
+		return &abandonedProduce{pipeline: k.opts.Pipeline, err: err}
 	}
 	return fmt.Errorf("kafka sink %q: close writer: %w", k.opts.Pipeline, err)
 }
+
+// abandonedProduce is Close's error when its budget ran out with a produce in flight; it
+// wraps pipeline.ErrWriteAbandoned.
+type abandonedProduce struct {
+	pipeline string
+	err      error
+}
+
+func (e *abandonedProduce) Error() string {
+	return fmt.Sprintf("kafka sink %q: close: gave up on a produce in flight (its records may or may not be in Kafka): %v", e.pipeline, e.err)
+}
+
+func (e *abandonedProduce) Unwrap() []error { return []error{pipeline.ErrWriteAbandoned, e.err} }

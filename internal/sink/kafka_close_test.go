@@ -64,7 +64,8 @@ func TestKafkaSinkCloseIsBoundedByItsContext(t *testing.T) {
 		t.Fatalf("write to the hung broker = %v, want the context's deadline", err)
 	}
 	err := closeWithin(t, time.Second, k.Close)
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "gave up on a produce in flight") {
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, pipeline.ErrWriteAbandoned) ||
+		!strings.Contains(err.Error(), "gave up on a produce in flight") {
 		t.Errorf("Close = %v, want it to say it gave up on the produce in flight", err)
 	}
 	if err := k.Close(context.Background()); err != nil {

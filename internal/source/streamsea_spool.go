@@ -46,11 +46,12 @@ type SpooledStreamSeaOptions struct {
 // once the spool is open, with the websocket connecting in the background, so that a bridge
 // that starts while Kafka is unreachable subscribes at once. A fatal error of the websocket
 // (credentials, a refused subscription) is reported at once (pipeline.FailureNotifier), which
-// stops the pipeline whatever its sink is doing, and returned by Read. A message counts as received
-// (seabridge_streamsea_received_messages_total) once it is in the spool. At shutdown, StopIntake closes
-// the websocket and appends what it had received; Read then hands out spooled records for
-// DrainFor at most. Close stops the intake, closes the websocket source (which counts what it
-// received and could not spool as undelivered) and the spool.
+// stops the pipeline whatever its sink is doing, and returned by Read. A message counts as
+// received (seabridge_streamsea_received_messages_total) once it is in the spool. At
+// shutdown, StopIntake closes the websocket and appends what it had received; Read then hands
+// out spooled records for DrainFor at most. Close stops the intake, closes the websocket source (which counts what it
+// received and could not spool as undelivered) and the spool; Left then says how many records
+// stay in it for the next start.
 //
 // Connect, Read and Close may be called from different goroutines; Read is not called
 // concurrently with itself. AckFuncs may be called from any goroutine.
@@ -73,6 +74,7 @@ type SpooledStreamSea struct {
 	fatal        atomic.Pointer[error]
 	failed       chan struct{} // closed once fatal is set
 	drainStarted atomic.Bool
+	left         atomic.Int64 // records in the spool when it closed
 	closeOnce    sync.Once
 	closeErr     error
 }
@@ -101,10 +103,26 @@ func NewSpooledStreamSea(inner *StreamSea, opts SpooledStreamSeaOptions, logger 
 	}
 }
 
-// Undelivered is the number of messages received from the websocket and never spooled: those
-// the intake still held when Close stopped it (the spool full with when_full = "block", or
-// failing). Final once Close returned.
-func (s *SpooledStreamSea) Undelivered() uint64 { return s.inner.Undelivered() }
+// Undelivered is the number of messages received from the websocket and lost before they
+// reached the pipeline: those the intake still held when Close stopped it (the spool full
+// with when_full = "block", or failing), and those the spool dropped (when_full, max_age, too
+// large) or lost to damage since it opened. Final once Close returned.
+func (s *SpooledStreamSea) Undelivered() uint64 {
+	n := s.inner.Undelivered()
+	s.mu.Lock()
+	sp := s.sp
+	s.mu.Unlock()
+	if sp != nil {
+		st := sp.Stats()
+		n += uint64(st.Dropped + st.Corrupt)
+	}
+	return n
+}
+
+// Left is the number of records the spool held, not yet written to Kafka, when it closed
+// (messages nacked at shutdown included): they are handed out at the next start. 0 before
+// Close.
+func (s *SpooledStreamSea) Left() uint64 { return uint64(s.left.Load()) }
 
 // Failed is closed once the websocket source failed fatally; Failure then says why.
 func (s *SpooledStreamSea) Failed() <-chan struct{} { return s.failed }
@@ -267,7 +285,7 @@ func (s *SpooledStreamSea) Read(ctx context.Context) (*pipeline.Message, pipelin
 		}
 		draining := s.drainStarted.Load()
 		if draining && time.Now().After(drainEnd) {
-			return nil, nil, s.drained(sp, "the drain time ran out")
+			return nil, nil, s.drained() // the drain time ran out
 		}
 		rec, ok, err := sp.TryNext()
 		if err == nil && !ok {
@@ -278,7 +296,7 @@ func (s *SpooledStreamSea) Read(ctx context.Context) (*pipeline.Message, pipelin
 				case err != nil:
 					return nil, nil, err
 				case draining: // everything received is spooled and read
-					return nil, nil, s.drained(sp, "")
+					return nil, nil, s.drained()
 				default: // the intake was stopped by Close
 					return nil, nil, fmt.Errorf("stream-sea source %q: %w: %w", s.opts.Pipeline, pipeline.ErrNotConnected, ErrStreamSeaClosed)
 				}
@@ -324,12 +342,9 @@ func (s *SpooledStreamSea) waitNext(ctx context.Context, sp *spool.Spool, drainE
 	return rec, err == nil, err
 }
 
-// drained is Read's error once the drain is over, logging what stays in the spool.
-func (s *SpooledStreamSea) drained(sp *spool.Spool, why string) error {
-	if left := sp.Stats().Records; left > 0 && why != "" {
-		s.log.Info("spool: shutting down with records left in the spool; they are delivered at the next start",
-			"records", left, "reason", why)
-	}
+// drained is Read's error once the drain is over; what it did not hand out stays in the
+// spool (Left counts it once the spool is closed).
+func (s *SpooledStreamSea) drained() error {
 	return fmt.Errorf("stream-sea source %q: %w", s.opts.Pipeline, pipeline.ErrDrained)
 }
 
@@ -368,12 +383,8 @@ func (s *SpooledStreamSea) Close(ctx context.Context) error {
 		var errs []error
 		errs = append(errs, s.inner.Close(ctx))
 		if sp != nil {
-			left := sp.Stats().Records
 			errs = append(errs, sp.Close())
-			if left > 0 {
-				s.log.Info("spool closed with records not yet written to Kafka; they are delivered at the next start",
-					"records", left, "dir", s.opts.Spool.Dir)
-			}
+			s.left.Store(sp.Stats().Records) // after Close, which counts what a drop took in flight
 		}
 		s.closeErr = errors.Join(errs...)
 	})

@@ -244,6 +244,36 @@ func TestSpooledStreamSeaCountsAMessageReceivedOnceSpooled(t *testing.T) {
 	}
 }
 
+// What the spool drops is lost before it reaches the pipeline: Undelivered counts it; what is
+// left in the spool when it closes is Left.
+func TestSpooledStreamSeaCountsDropsAsUndeliveredAndWhatStaysAsLeft(t *testing.T) {
+	r := newSpooledRig(t)
+	r.spool = spool.Options{MaxBytes: 2048, SegmentBytes: 512, WhenFull: spool.DropNewest}
+	src := r.source(t, "s3cret", time.Second)
+	r.connect(t, src)
+	r.f.publish(t, numberedValues(0, 200)...)
+	dropped := func() float64 {
+		return r.metric("seabridge_spool_dropped_records_total")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.spoolRecords()+dropped() < 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("spooled %v, dropped %v of 200", r.spoolRecords(), dropped())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if u := src.Undelivered(); u == 0 || float64(u) != dropped() {
+		t.Fatalf("Undelivered %d, dropped %v: want the drops", u, dropped())
+	}
+	readSpooled(t, src, 3) // handed out, never settled: they stay in the spool
+	if err := src.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left := src.Left(); float64(left) != r.spoolRecords() || left == 0 {
+		t.Fatalf("Left %d, want the %v spooled", left, r.spoolRecords())
+	}
+}
+
 func TestSpooledStreamSeaDrainsWithinDrainFor(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
