@@ -14,26 +14,32 @@ import (
 // deliveryQueue hands fetched messages from the partition fetchers to Read, in the order each
 // fetcher pushed them, and bounds the messages in flight: those queued plus those handed to
 // Read and not yet acked or nacked. A push is one short critical section; a ReadBatch takes
-// everything queued at once, so the reader pays one hand-off per batch, not per message. Safe
-// for concurrent use.
+// everything queued at once, so the reader pays one hand-off per batch, not per message. A
+// fetcher that found max messages in flight waits until acks brought them down to wakeAt, so
+// that an ack costs an atomic add and the waiting fetchers are woken once per slack acks,
+// not once per ack. Safe for concurrent use.
 type deliveryQueue struct {
-	max int // most messages in flight
+	max, wakeAt int64 // most messages in flight; where waiting fetchers are woken
 
-	mu       sync.Mutex
-	recs     []*kafkaRecord // queued, oldest first from head
-	head     int
-	inFlight int
+	inFlight atomic.Int64
+	// waiting counts the fetchers waiting on space; changed with mu held.
+	waiting atomic.Int32
+
+	mu   sync.Mutex
+	recs []*kafkaRecord // queued, oldest first from head
+	head int
 	// readerWaiting: the reader found the queue empty and waits for readable.
 	readerWaiting bool
 	readable      chan struct{} // capacity 1; a push after the reader found the queue empty sends
-	// space is closed, and replaced, when a message leaves the in-flight set while fetchers
-	// wait for room.
-	space           chan struct{}
-	fetchersWaiting int
+	// space is closed, and replaced, when acks bring the messages in flight down to wakeAt
+	// while fetchers wait.
+	space chan struct{}
 }
 
-func newDeliveryQueue(max int) *deliveryQueue {
-	return &deliveryQueue{max: max, readable: make(chan struct{}, 1), space: make(chan struct{})}
+func newDeliveryQueue(limit int) *deliveryQueue {
+	slack := max(1, limit/16)
+	return &deliveryQueue{max: int64(limit), wakeAt: int64(limit - slack), readable: make(chan struct{}, 1),
+		space: make(chan struct{})}
 }
 
 // push queues rec once fewer than max messages are in flight. It returns false without
@@ -41,22 +47,28 @@ func newDeliveryQueue(max int) *deliveryQueue {
 // that ended is queued after removeGeneration.
 func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
 	q.mu.Lock()
-	for q.inFlight >= q.max && ctx.Err() == nil {
+	for q.inFlight.Load() >= q.max && ctx.Err() == nil {
 		space := q.space
-		q.fetchersWaiting++
+		q.waiting.Add(1)
+		if q.inFlight.Load() < q.max { // an ack came between the check and the count
+			q.waiting.Add(-1)
+			break
+		}
 		q.mu.Unlock()
 		select {
 		case <-space:
 		case <-ctx.Done():
 		}
 		q.mu.Lock()
-		q.fetchersWaiting--
+		if space == q.space { // not woken: no longer waiting
+			q.waiting.Add(-1)
+		}
 	}
 	if ctx.Err() != nil {
 		q.mu.Unlock()
 		return false
 	}
-	q.inFlight++
+	q.inFlight.Add(1)
 	q.recs = append(q.recs, rec)
 	wake := q.readerWaiting
 	q.readerWaiting = false
@@ -94,11 +106,15 @@ func (q *deliveryQueue) take(dst []*kafkaRecord) (int, <-chan struct{}) {
 	return n, nil
 }
 
-// release records that n messages left the in-flight set (acked, nacked or abandoned).
+// release records that n messages left the in-flight set (acked, nacked or abandoned), and
+// wakes the waiting fetchers once no more than wakeAt are left.
 func (q *deliveryQueue) release(n int) {
+	if q.inFlight.Add(-int64(n)) > q.wakeAt || q.waiting.Load() == 0 {
+		return
+	}
 	q.mu.Lock()
-	q.inFlight -= n
-	if q.fetchersWaiting > 0 && q.inFlight < q.max {
+	if q.waiting.Load() > 0 && q.inFlight.Load() <= q.wakeAt {
+		q.waiting.Store(0) // every fetcher waiting now is woken
 		close(q.space)
 		q.space = make(chan struct{})
 	}

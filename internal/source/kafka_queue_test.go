@@ -83,3 +83,36 @@ func TestDeliveryQueueWakesTheReader(t *testing.T) {
 		t.Fatalf("take = %d, want the pushed record", n)
 	}
 }
+
+// TestDeliveryQueueWakesFetchersWithSlack checks that a fetcher waiting for room is woken
+// once acks brought the messages in flight down by a sixteenth of the bound, not at the first
+// ack, so that the waiting fetchers are woken once per many acks.
+func TestDeliveryQueueWakesFetchersWithSlack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := newDeliveryQueue(32) // woken at 30
+	for i := range 32 {
+		q.push(ctx, &kafkaRecord{offset: int64(i)})
+	}
+	pushed := make(chan bool)
+	go func() { pushed <- q.push(ctx, &kafkaRecord{offset: 32}) }()
+	for q.waiting.Load() == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the fetcher never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	q.release(1)
+	select {
+	case <-pushed:
+		t.Fatal("a waiting fetcher was woken at 31 in flight, want at 30")
+	case <-time.After(20 * time.Millisecond):
+	}
+	q.release(1)
+	if !<-pushed {
+		t.Fatal("push refused after room was made")
+	}
+	if got := q.inFlight.Load(); got != 31 {
+		t.Fatalf("%d in flight, want 31", got)
+	}
+}
