@@ -275,13 +275,9 @@ func devLoadConfig(f devFlags, broker, streamseaURL string) (*config.Config, boo
 		}
 		return cfg, true, nil
 	}
-	creds, err := devCredentialEnv(f.config, env)
+	cfg, err := loadConfigEnv(f.config, append(env, devCredentialEnv(f.config, env)...))
 	if err != nil {
 		return nil, false, err
-	}
-	cfg, err := config.Load(f.config, append(env, creds...))
-	if err != nil {
-		return nil, false, usageError{fmt.Errorf("config: %w", err)}
 	}
 	return cfg, false, nil
 }

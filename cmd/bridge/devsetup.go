@@ -29,15 +29,16 @@ const devTopicPartitions = 3
 
 // devCredentialEnv returns the BRIDGE_ variables that give the default stream-sea connection
 // the emulator's credentials, for those of client_id and client_secret that neither the file
-// at path nor environ sets (client_secret_file counts as a secret).
-func devCredentialEnv(path string, environ []string) ([]string, error) {
+// at path nor environ sets (client_secret_file counts as a secret). A file that cannot be read
+// or parsed gets none: the loader reports it, naming the file.
+func devCredentialEnv(path string, environ []string) []string {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("config: %w", err)}
+		return nil
 	}
 	var doc map[string]any
 	if err := toml.Unmarshal(raw, &doc); err != nil {
-		return nil, nil // the loader reports the syntax error with its position
+		return nil
 	}
 	conn := map[string]any{}
 	if ss, ok := doc["streamsea"].(map[string]any); ok {
@@ -63,7 +64,7 @@ func devCredentialEnv(path string, environ []string) ([]string, error) {
 	if !set("client_secret", "client_secret_file") {
 		env = append(env, "BRIDGE_STREAMSEA__DEFAULT__CLIENT_SECRET="+devClientSecret)
 	}
-	return env, nil
+	return env
 }
 
 // envSet reports whether environ sets the variable name (compared case-insensitively, as the

@@ -32,9 +32,9 @@ with its TLS, SASL and credentials.`
 // load returns the config whose connections to use, and a hint to add to connection errors.
 func (p peerFlags) load() (*config.Config, string, error) {
 	if p.config != "" {
-		cfg, err := config.Load(p.config, configEnviron())
+		cfg, err := loadConfigEnv(p.config, configEnviron())
 		if err != nil {
-			return nil, "", usageError{fmt.Errorf("config: %w", err)}
+			return nil, "", err
 		}
 		return cfg, "", nil
 	}

@@ -109,14 +109,22 @@ func startCPUProfile(path string) (func(io.Writer), error) {
 	}, nil
 }
 
-// loadConfig loads path with the process environment; errors are usage errors (exit 2).
+// loadConfig loads the --config of run and validate (default $BRIDGE_CONFIG or ./bridge.toml)
+// with the process environment; errors are usage errors (exit 2).
 func loadConfig(path string) (*config.Config, error) {
-	cfg, err := config.Load(path, configEnviron())
+	cfg, err := loadConfigEnv(path, configEnviron())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usageError{fmt.Errorf("%w (choose one with --config FILE or $BRIDGE_CONFIG)", err)}
 	}
+	return cfg, err
+}
+
+// loadConfigEnv loads path with environ. Errors are usage errors (exit 2), worded by the
+// loader, which names the file.
+func loadConfigEnv(path string, environ []string) (*config.Config, error) {
+	cfg, err := config.Load(path, environ)
 	if err != nil {
-		return nil, usageError{err} // it names the file
+		return nil, usageError{err}
 	}
 	return cfg, nil
 }
