@@ -47,6 +47,9 @@ var leadingKey = regexp.MustCompile(`^[A-Za-z0-9_.\-"']+`)
 func newSyntaxError(src []byte, err error) error {
 	var de *toml.DecodeError
 	if !errors.As(err, &de) {
+		if se := locateSemanticError(src, err.Error()); se != nil {
+			return se
+		}
 		return &SyntaxError{Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	}
 	row, col := de.Position()
