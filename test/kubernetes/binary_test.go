@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/seabridge/seabridge/internal/config"
@@ -36,11 +35,19 @@ func serverOverrides(t *testing.T, cfg *config.Config) []string {
 // the bridge serves the probe paths and the ServiceMonitor's path, its Go runtime takes
 // GOMEMLIMIT, it stops on SIGTERM within terminationGracePeriodSeconds, and the init
 // container's validate --connect parses its flags and config and fails on the servers only.
+//
+// With a spool (spool/), each spool is opened where the config says, on the pod's volume.
 func TestContainersRunTheBinary(t *testing.T) {
-	objs := build(t, "base")
-	spec := only[appsv1.Deployment](t, objs).Spec.Template.Spec
+	for _, dir := range workloadDirs {
+		t.Run(dir, func(t *testing.T) { runContainers(t, build(t, dir)) })
+	}
+}
+
+func runContainers(t *testing.T, objs objects) {
+	spec := podSpec(t, objs)
 	bridge := container(t, spec, bridgeContainer, false)
 	cfg, _, fs := containerFiles(t, objs, spec, bridge)
+	checkSpoolDirsInPod(t, cfg, fs)
 	listen := proctest.FreeAddr(t)
 	env := append(containerEnv(t, bridge, fs), serverOverrides(t, cfg)...)
 	env = append(env, "BRIDGE_HTTP__LISTEN="+listen)
@@ -64,6 +71,8 @@ func TestContainersRunTheBinary(t *testing.T) {
 	if ratio := got / float64(limit); ratio < 0.8 || ratio > 0.95 {
 		t.Errorf("the runtime's memory limit is %.0f bytes (GOMEMLIMIT %q), %.0f%% of the container's %d: want 80-95%%", got, envValue(bridge, "GOMEMLIMIT"), 100*ratio, limit)
 	}
+
+	checkSpoolsOpened(t, cfg, fs, base+"/metrics")
 
 	grace := time.Duration(*spec.TerminationGracePeriodSeconds) * time.Second
 	started := time.Now()

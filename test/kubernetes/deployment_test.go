@@ -57,8 +57,9 @@ func container(t *testing.T, spec corev1.PodSpec, name string, init bool) corev1
 }
 
 // podFS writes, under a fresh directory, the files a container sees in its volume mounts:
-// ConfigMaps as kustomize built them, Secrets with the keys of secret.example.yaml. rebase
-// turns a path in the container into the path of its copy.
+// ConfigMaps as kustomize built them, Secrets with the keys of secret.example.yaml, and an
+// empty writable directory for a persistent volume claim. rebase turns a path in the container
+// into the path of its copy.
 type podFS struct {
 	root   string
 	mounts []string // mount paths
@@ -83,10 +84,12 @@ func newPodFS(t *testing.T, objs objects, spec corev1.PodSpec, c corev1.Containe
 				t.Fatalf("volume %s: Secret %q, but %s describes %q", v.Name, v.Secret.SecretName, secretExample, secret.Name)
 			}
 			files = secret.StringData
+		case v.PersistentVolumeClaim != nil:
+			// The spool's volume, the one the container writes: it starts empty.
 		default:
-			t.Fatalf("volume %s: only ConfigMaps and Secrets are expected", v.Name)
+			t.Fatalf("volume %s: only ConfigMaps, Secrets and persistent volume claims are expected", v.Name)
 		}
-		if !m.ReadOnly {
+		if !m.ReadOnly && v.PersistentVolumeClaim == nil {
 			t.Errorf("container %s: volume %s is mounted writable", c.Name, m.Name)
 		}
 		dir := filepath.Join(fs.root, m.MountPath)
@@ -321,11 +324,18 @@ func TestSecretsAreFiles(t *testing.T) {
 }
 
 // TestPodSecurity: non-root, read-only root filesystem, no privilege escalation, no
-// capabilities, no service account token, for every container.
+// capabilities, no service account token, for every container of every variant.
 func TestPodSecurity(t *testing.T) {
-	objs := build(t, "base")
-	d := only[appsv1.Deployment](t, objs)
-	spec := d.Spec.Template.Spec
+	for _, dir := range workloadDirs {
+		t.Run(dir, func(t *testing.T) {
+			objs := build(t, dir)
+			checkPodSecurity(t, objs, podSpec(t, objs))
+		})
+	}
+}
+
+func checkPodSecurity(t *testing.T, objs objects, spec corev1.PodSpec) {
+	t.Helper()
 	psc := spec.SecurityContext
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
 		t.Errorf("pod securityContext %+v: want runAsNonRoot and a non-zero runAsUser", psc)

@@ -19,6 +19,20 @@ import (
 // ownerLagMetric is the lag series exported only by the instance that owns the partition.
 const ownerLagMetric = "seabridge_kafka_consumergroup_lag_sum"
 
+// checkBaseObjects checks that a variant built on base/ has base/'s one ServiceAccount,
+// Service, PodDisruptionBudget and ConfigMap.
+func checkBaseObjects(t *testing.T, variant string, objs objects) {
+	t.Helper()
+	for name, n := range map[string]int{
+		"ServiceAccount": count[corev1.ServiceAccount](objs), "Service": count[corev1.Service](objs),
+		"PodDisruptionBudget": count[policyv1.PodDisruptionBudget](objs), "ConfigMap": count[corev1.ConfigMap](objs),
+	} {
+		if n != 1 {
+			t.Errorf("%s/ makes %d %s, want base/'s one", variant, n, name)
+		}
+	}
+}
+
 // TestScaledObject: the keda overlay is the whole bridge plus a ScaledObject that scales its
 // Deployment (whose fixed replica count it drops) on a Prometheus query of the lag of a
 // Kafka -> stream-sea pipeline of the config, a query of metrics the bridge exports.
@@ -28,14 +42,7 @@ func TestScaledObject(t *testing.T) {
 	if d.Spec.Replicas != nil {
 		t.Errorf("the keda overlay keeps replicas: %d; the HorizontalPodAutoscaler KEDA makes owns it", *d.Spec.Replicas)
 	}
-	for name, n := range map[string]int{
-		"ServiceAccount": count[corev1.ServiceAccount](objs), "Service": count[corev1.Service](objs),
-		"PodDisruptionBudget": count[policyv1.PodDisruptionBudget](objs), "ConfigMap": count[corev1.ConfigMap](objs),
-	} {
-		if n != 1 {
-			t.Errorf("the keda overlay makes %d %s, want the base's one", n, name)
-		}
-	}
+	checkBaseObjects(t, "keda", objs)
 	so := only[kedav1alpha1.ScaledObject](t, objs)
 	ref := so.Spec.ScaleTargetRef
 	if ref == nil || ref.Name != d.Name || (ref.Kind != "" && ref.Kind != "Deployment") || (ref.APIVersion != "" && ref.APIVersion != "apps/v1") {
