@@ -30,14 +30,18 @@ type StreamseaTail struct {
 // (stream-sea keeps no backlog) until ctx is done or Count were printed. opts gives the
 // connection; its Subscriptions are replaced. A first connection that fails (unreachable
 // server, refused credentials or subscription) is an error at once; a connection lost later
-// is reconnected, and what is published meanwhile is not seen.
+// is reconnected, and what is published meanwhile is not seen. It ends the connection with
+// the closing handshake (streamsea.Subscriber.Stop: a close frame 1000, then reading until
+// the server's answer, at most opts.CloseWait); what arrives meanwhile is not printed.
 func TailStreamsea(ctx context.Context, opts streamsea.SubscriberOptions, t StreamseaTail, logger *slog.Logger, print func(Record) error) error {
 	group := t.Group
 	if group == "" {
 		group = uuid.NewString()
 	}
 	opts.Subscriptions = []streamsea.Subscription{{Stream: t.Stream, GroupID: group}}
-	ctx, cancel := context.WithCancel(ctx)
+	// The subscriber runs on past ctx: its end is Stop's closing handshake. runCtx ends only
+	// when the first connection fails, or when the handshake is over.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var (
 		once     sync.Once
@@ -58,9 +62,17 @@ func TailStreamsea(ctx context.Context, opts streamsea.SubscriberOptions, t Stre
 		return err
 	}
 	runErr := make(chan error, 1)
-	go func() { runErr <- sub.Run(ctx) }()
+	go func() { runErr <- sub.Run(runCtx) }()
 	defer func() {
-		cancel()
+		sub.Stop()
+		// Released at once, what the handshake reads never holds the reading up.
+		for {
+			d, err := sub.Next(runCtx)
+			if err != nil {
+				break
+			}
+			sub.Release(d)
+		}
 		<-runErr
 	}()
 	select {
@@ -68,6 +80,8 @@ func TailStreamsea(ctx context.Context, opts streamsea.SubscriberOptions, t Stre
 		if t.Ready != nil {
 			t.Ready()
 		}
+	case <-ctx.Done():
+		return nil
 	case err := <-runErr:
 		runErr <- err
 		if firstErr != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,10 +37,15 @@ func restOf(t *testing.T, env *emulatortest.Env) *streamsea.Client {
 // startTail runs TailStreamsea in a goroutine and waits until it is subscribed.
 func startTail(t *testing.T, ctx context.Context, env *emulatortest.Env, tail StreamseaTail, c *collector) <-chan error {
 	t.Helper()
+	return startTailLogged(t, ctx, env, tail, c, discard())
+}
+
+func startTailLogged(t *testing.T, ctx context.Context, env *emulatortest.Env, tail StreamseaTail, c *collector, logger *slog.Logger) <-chan error {
+	t.Helper()
 	ready := make(chan struct{})
 	tail.Ready = func() { close(ready) }
 	done := make(chan error, 1)
-	go func() { done <- TailStreamsea(ctx, subscriberOf(env, env.ClientSecret), tail, discard(), c.print) }()
+	go func() { done <- TailStreamsea(ctx, subscriberOf(env, env.ClientSecret), tail, logger, c.print) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -145,3 +151,71 @@ func TestStreamseaTailFailsAtOnce(t *testing.T) {
 		t.Errorf("sending nothing: %v", err)
 	}
 }
+
+// TestStreamseaTailClosesWithHandshake: whether it stops after Count messages or because
+// its context ended, a tail ends its connection with the closing handshake: the server sees
+// the client's close frame (never a dropped connection), and the tail waits for its answer.
+func TestStreamseaTailClosesWithHandshake(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		count int
+	}{{"after Count messages", 3}, {"at the end of its context", 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			env := emulatortest.Start(t, emulator.Options{})
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			defer cancel()
+			tctx, tcancel := context.WithCancel(ctx)
+			defer tcancel()
+			var got collector
+			logs := &messageLog{}
+			done := startTailLogged(t, tctx, env, StreamseaTail{Stream: "s", Count: c.count}, &got, slog.New(logs))
+			if _, err := SendStreamsea(ctx, restOf(t, env), "s", false, strings.NewReader(lines(0, 3))); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(testTimeout); len(got.values()) < 3 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if c.count == 0 {
+				tcancel()
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if n := len(got.values()); n != 3 {
+				t.Fatalf("the tail printed %d messages, want 3", n)
+			}
+			// The server counts the client's close before it answers it, and the tail
+			// returns once it has the answer.
+			if st := env.Server.Stats(); st.ClientClosed != 1 || st.ClientAborted != 0 {
+				t.Fatalf("emulator: %d connection(s) closed by the client, %d dropped; want 1 and 0", st.ClientClosed, st.ClientAborted)
+			}
+			if !logs.has("stream-sea answered the close frame") {
+				t.Fatalf("the tail did not wait for the server's close frame; it logged %q", logs.messages())
+			}
+		})
+	}
+}
+
+// messageLog is a slog.Handler that keeps the messages of every record, at every level.
+type messageLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *messageLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *messageLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *messageLog) WithGroup(string) slog.Handler            { return l }
+func (l *messageLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+
+func (l *messageLog) messages() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.msgs)
+}
+
+func (l *messageLog) has(msg string) bool { return slices.Contains(l.messages(), msg) }

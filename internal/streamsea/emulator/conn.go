@@ -150,6 +150,7 @@ func (c *wsConn) serve() {
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
+			c.countEnd()
 			if c.clientClose != 0 {
 				c.answerClose()
 			}
@@ -160,6 +161,26 @@ func (c *wsConn) serve() {
 			<-c.done // the writer sends the last answer, then kills the connection
 			return
 		}
+	}
+}
+
+// countEnd counts, once its reading failed, how the client ended the connection: with a close
+// frame, or without one while the server had not ended it.
+func (c *wsConn) countEnd() {
+	switch {
+	case c.clientClose != 0:
+		c.srv.clientClosed.Add(1)
+	case !isClosed(c.done):
+		c.srv.clientAborted.Add(1)
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

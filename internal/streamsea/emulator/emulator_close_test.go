@@ -114,3 +114,26 @@ func frameN(t *testing.T, f wireFrame) int {
 	}
 	return msg.N
 }
+
+// TestStatsCountHowClientsEnded: a client's close frame counts in clientClosed, a client that
+// drops its TCP connection in clientAborted, and a connection the server ends in neither.
+func TestStatsCountHowClientsEnded(t *testing.T) {
+	s := startServer(t, Options{})
+	closer, dropper := login(t, s), login(t, s)
+	closeMsg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	if err := closer.conn.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	closer.expectCloseFrame(websocket.CloseNormalClosure, "")
+	_ = dropper.conn.NetConn().Close()
+	ended := dial(t, s)
+	ended.send("subscribe", map[string]any{"payload": map[string]any{"stream": "s"}}) // before authenticating: the server ends it
+	if f := ended.read(); f.Error == nil {
+		t.Fatalf("a subscribe before authenticating was answered %+v, want an error", f)
+	}
+	ended.expectClosed()
+	waitFor(t, "every connection to end", func() bool { return s.Stats().Connections == 0 })
+	if st := s.Stats(); st.ClientClosed != 1 || st.ClientAborted != 1 {
+		t.Fatalf("clientClosed %d, clientAborted %d; want 1 and 1", st.ClientClosed, st.ClientAborted)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -82,6 +83,10 @@ type Server struct {
 	started bool                 // guarded by mu
 	httpSrv *http.Server         // set by Start; guarded by mu
 	addr    string               // set by Start; guarded by mu
+
+	// Of the websocket connections that ended otherwise than by the server: with the
+	// client's close frame, or without one (the client dropped the TCP connection).
+	clientClosed, clientAborted atomic.Uint64
 
 	faults faultTable
 	stop   chan struct{} // closed by Close: aborts requests held by faults, ends the loss reports

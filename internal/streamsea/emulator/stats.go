@@ -5,6 +5,12 @@ type Stats struct {
 	Connections   int           `json:"connections"`   // open websocket connections
 	Subscriptions int           `json:"subscriptions"` // live subscriptions, all streams
 	Streams       []StreamStats `json:"streams"`       // sorted by jail, then stream
+	// ClientClosed counts the connections a client ended with a close frame (the closing
+	// handshake, which the server answers); ClientAborted those that ended without one and
+	// not by the server (a client that dropped its TCP connection, seen by the server as
+	// 1006, or stopped answering pings). Connections the server ended count in neither.
+	ClientClosed  uint64 `json:"clientClosed"`
+	ClientAborted uint64 `json:"clientAborted"`
 }
 
 // StreamStats counts messages (batch elements count one each) of one stream. Every message
@@ -25,7 +31,8 @@ type StreamStats struct {
 // Stats returns the current counters. Safe to call at any time, also after Close.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	out := Stats{Connections: len(s.conns), Streams: []StreamStats{}}
+	out := Stats{Connections: len(s.conns), Streams: []StreamStats{},
+		ClientClosed: s.clientClosed.Load(), ClientAborted: s.clientAborted.Load()}
 	s.mu.Unlock()
 	for _, st := range s.reg.allStreams() {
 		ss := StreamStats{
