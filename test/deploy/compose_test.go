@@ -81,9 +81,32 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 
 func TestComposeLoads(t *testing.T) {
 	p := loadCompose(t)
-	for _, name := range []string{"kafka", "kafka-topics", "streamsea", "bridge", "prometheus", "grafana"} {
+	for _, name := range []string{"kafka", "kafka-topics", "streamsea", "prometheus", "grafana"} {
 		service(t, p, name)
 	}
+	if n := len(bridgeServices(t, p)); n < 2 {
+		t.Errorf("docker-compose.yml runs %d bridge instances, want at least two sharing the pipelines", n)
+	}
+}
+
+// bridgeAlias is the network name every bridge instance answers to.
+const bridgeAlias = "bridge"
+
+// bridgeServices are the services that run the bridge (the built image, command run), by name.
+func bridgeServices(t *testing.T, p *types.Project) []types.ServiceConfig {
+	t.Helper()
+	built := builtImages(p)
+	var out []types.ServiceConfig
+	for _, s := range p.Services {
+		if (s.Build != nil || built[s.Image]) && len(s.Command) > 0 && s.Command[0] == "run" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("docker-compose.yml has no service running the bridge (command run)")
+	}
+	slices.SortFunc(out, func(a, b types.ServiceConfig) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func TestComposeHostPathsExist(t *testing.T) {
@@ -220,21 +243,25 @@ func TestComposeCommandsAreBridgeCommands(t *testing.T) {
 	}
 }
 
-// composeBridgeConfig loads the config file the bridge service mounts, with the service's
-// environment, as the bridge in the container would.
+// composeBridgeConfig loads the config file the first bridge service mounts, with the
+// service's environment, as the bridge in the container would.
 func composeBridgeConfig(t *testing.T, p *types.Project, extraEnv ...string) (*config.Config, error) {
 	t.Helper()
-	s := service(t, p, "bridge")
+	return serviceBridgeConfig(t, bridgeServices(t, p)[0], extraEnv...)
+}
+
+func serviceBridgeConfig(t *testing.T, s types.ServiceConfig, extraEnv ...string) (*config.Config, error) {
+	t.Helper()
 	flags, problems := deploycheck.BridgeCommands(t).Check(s.Command)
 	if len(problems) > 0 || s.Command[0] != "run" {
-		t.Fatalf("bridge service: command %q: want run --config FILE; %v", s.Command, problems)
+		t.Fatalf("service %s: command %q: want run --config FILE; %v", s.Name, s.Command, problems)
 	}
 	path := mountedSource(s, flags["config"])
 	if path == "" {
-		t.Fatalf("bridge service: --config %q is not a file mounted into the container", flags["config"])
+		t.Fatalf("service %s: --config %q is not a file mounted into the container", s.Name, flags["config"])
 	}
 	if path != deploycheck.RepoPath(t, "deploy/bridge.toml") {
-		t.Errorf("bridge service mounts %s as its config, want deploy/bridge.toml", path)
+		t.Errorf("service %s mounts %s as its config, want deploy/bridge.toml", s.Name, path)
 	}
 	return config.Load(path, append(serviceEnv(s), extraEnv...))
 }
@@ -262,28 +289,103 @@ func serviceEnv(s types.ServiceConfig) []string {
 
 func TestComposeBridgeConfigLoads(t *testing.T) {
 	p := loadCompose(t)
-	cfg, err := composeBridgeConfig(t, p)
-	if err != nil {
-		t.Fatalf("deploy/bridge.toml with the compose environment: %v", err)
-	}
-	for _, kv := range serviceEnv(service(t, p, "bridge")) {
-		if !strings.HasPrefix(kv, "BRIDGE_") {
-			t.Errorf("bridge service: environment %s is not a config override", kv)
+	for _, s := range bridgeServices(t, p) {
+		cfg, err := serviceBridgeConfig(t, s)
+		if err != nil {
+			t.Fatalf("service %s: deploy/bridge.toml with the compose environment: %v", s.Name, err)
+		}
+		for _, kv := range serviceEnv(s) {
+			if !strings.HasPrefix(kv, "BRIDGE_") {
+				t.Errorf("service %s: environment %s is not a config override", s.Name, kv)
+			}
+		}
+		// A stop drains within shutdown_timeout, closes within as long again, and the HTTP
+		// server takes up to 5 s (docs/operations.md); 10 s leaves a margin.
+		if min := 2*cfg.Bridge.ShutdownTimeout + 10*time.Second; s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) < min {
+			t.Errorf("service %s: stop_grace_period %v must be at least 2 × bridge.shutdown_timeout (%v) + 10s = %v",
+				s.Name, s.StopGracePeriod, cfg.Bridge.ShutdownTimeout, min)
+		}
+		if host, _, _ := net.SplitHostPort(cfg.HTTP.Listen); host != "0.0.0.0" && host != "" {
+			t.Errorf("service %s: http.listen %q is not reachable from Prometheus", s.Name, cfg.HTTP.Listen)
+		}
+		if len(cfg.Pipelines) != 2 {
+			t.Errorf("deploy/bridge.toml: %d pipelines, want one each way", len(cfg.Pipelines))
+		}
+		if n := s.Deploy; n != nil && n.Replicas != nil && *n.Replicas != 1 {
+			t.Errorf("service %s: %d replicas would share its spool volume: one instance a service", s.Name, *n.Replicas)
+		}
+		if !hasAlias(s, bridgeAlias) {
+			t.Errorf("service %s: no network alias %q, the name Prometheus finds the instances by", s.Name, bridgeAlias)
 		}
 	}
-	s := service(t, p, "bridge")
-	// A stop drains within shutdown_timeout, closes within as long again, and the HTTP server
-	// takes up to 5 s (docs/operations.md); 10 s leaves a margin.
-	if min := 2*cfg.Bridge.ShutdownTimeout + 10*time.Second; s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) < min {
-		t.Errorf("bridge service: stop_grace_period %v must be at least 2 × bridge.shutdown_timeout (%v) + 10s = %v",
-			s.StopGracePeriod, cfg.Bridge.ShutdownTimeout, min)
+	// The instances are copies (x-bridge): only their volumes differ.
+	services := bridgeServices(t, p)
+	for _, s := range services[1:] {
+		first := services[0]
+		if !slices.Equal(serviceEnv(s), serviceEnv(first)) || !slices.Equal(s.Command, first.Command) || s.Image != first.Image {
+			t.Errorf("service %s differs from %s in its environment, command or image", s.Name, first.Name)
+		}
 	}
-	if host, _, _ := net.SplitHostPort(cfg.HTTP.Listen); host != "0.0.0.0" && host != "" {
-		t.Errorf("bridge service: http.listen %q is not reachable from Prometheus", cfg.HTTP.Listen)
+}
+
+func hasAlias(s types.ServiceConfig, alias string) bool {
+	for _, n := range s.Networks {
+		if n != nil && slices.Contains(n.Aliases, alias) {
+			return true
+		}
 	}
-	if len(cfg.Pipelines) != 2 {
-		t.Errorf("deploy/bridge.toml: %d pipelines, want one each way", len(cfg.Pipelines))
+	return false
+}
+
+// TestComposeSpools: every stream-sea -> Kafka pipeline of every bridge instance spools in a
+// directory of its own under a named volume that instance alone mounts (two processes never
+// share a spool; a named volume outlives the container).
+func TestComposeSpools(t *testing.T) {
+	p := loadCompose(t)
+	owner := map[string]string{} // volume -> the service that mounts it
+	for _, s := range bridgeServices(t, p) {
+		cfg, err := serviceBridgeConfig(t, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spooled := 0
+		for _, pl := range cfg.Pipelines {
+			if pl.Source.Type != config.EndpointStreamsea || pl.Sink.Type != config.EndpointKafka {
+				continue
+			}
+			if !pl.Spool.Enabled() {
+				t.Errorf("service %s: pipeline %s has no spool", s.Name, pl.Name)
+				continue
+			}
+			v, ok := volumeUnder(s, pl.Spool.Dir)
+			switch {
+			case !ok:
+				t.Errorf("service %s: pipeline %s: spool.dir %s is on no volume of the service", s.Name, pl.Name, pl.Spool.Dir)
+			case v.Type != types.VolumeTypeVolume || p.Volumes[v.Source].Name == "":
+				t.Errorf("service %s: pipeline %s: spool.dir %s is on %s %s, want a named volume of the compose file", s.Name, pl.Name, pl.Spool.Dir, v.Type, v.Source)
+			case v.ReadOnly:
+				t.Errorf("service %s: volume %s is read-only", s.Name, v.Source)
+			case owner[v.Source] != "" && owner[v.Source] != s.Name:
+				t.Errorf("service %s: volume %s is %s's too: two processes must not share a spool", s.Name, v.Source, owner[v.Source])
+			default:
+				owner[v.Source] = s.Name
+				spooled++
+			}
+		}
+		if spooled == 0 {
+			t.Errorf("service %s spools no pipeline", s.Name)
+		}
 	}
+}
+
+// volumeUnder returns the volume of s mounted at a parent of dir (not dir itself).
+func volumeUnder(s types.ServiceConfig, dir string) (types.ServiceVolumeConfig, bool) {
+	for _, v := range s.Volumes {
+		if strings.HasPrefix(filepath.Clean(dir), strings.TrimSuffix(v.Target, "/")+"/") {
+			return v, true
+		}
+	}
+	return types.ServiceVolumeConfig{}, false
 }
 
 // TestComposeBridgeEnvRejectsUnknownKeys shows that loading with the compose environment

@@ -184,7 +184,7 @@ type grafanaDatasource struct {
 }
 
 // TestMonitoringWiring checks the files the Prometheus and Grafana services mount: Prometheus
-// scrapes the bridge service on its metrics port, Grafana's default datasource reaches
+// scrapes every bridge instance (through their alias) on its metrics port, Grafana's default datasource reaches
 // Prometheus (the dashboard's datasource variable picks it), and the dashboard provider reads
 // the mounted dashboard directory.
 func TestMonitoringWiring(t *testing.T) {
@@ -225,15 +225,15 @@ func TestMonitoringWiring(t *testing.T) {
 	for _, sc := range prom.ScrapeConfigs {
 		for _, dns := range sc.DNSSDConfigs {
 			for _, name := range dns.Names {
-				if _, ok := p.Services[name]; !ok {
-					t.Errorf("%s: job %s scrapes %q, not a compose service", promConfig, sc.JobName, name)
+				if _, ok := p.Services[name]; !ok && name != bridgeAlias {
+					t.Errorf("%s: job %s scrapes %q, neither a compose service nor the bridge instances' alias", promConfig, sc.JobName, name)
 				}
-				scraped = scraped || (name == "bridge" && fmt.Sprint(dns.Port) == metricsPort && sc.JobName == "seabridge")
+				scraped = scraped || (name == bridgeAlias && fmt.Sprint(dns.Port) == metricsPort && sc.JobName == "seabridge")
 			}
 		}
 	}
 	if !scraped {
-		t.Errorf("%s: no job \"seabridge\" (the job the alerts select) scrapes the bridge service on port %s", promConfig, metricsPort)
+		t.Errorf("%s: no job \"seabridge\" (the job the alerts select) scrapes the bridge instances (%q) on port %s", promConfig, bridgeAlias, metricsPort)
 	}
 
 	var sources struct {
