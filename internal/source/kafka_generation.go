@@ -50,43 +50,12 @@ func (g *kafkaGeneration) owns(tp topicPartition) bool {
 // to Read, until ctx (the generation) ends. A message fetched when the generation ends is
 // dropped: the partition's next owner reads it again.
 func (g *kafkaGeneration) fetch(ctx context.Context, p *partitionOffsets) {
-	s := g.sess
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:         s.opts.Conn.Brokers,
-		Topic:           p.tp.topic,
-		Partition:       p.tp.partition,
-		Dialer:          s.dialer,
-		MinBytes:        s.opts.MinBytes,
-		MaxBytes:        s.opts.MaxBytes,
-		MaxWait:         s.opts.MaxWait,
-		ReadLagInterval: -1, // lag is computed from the brokers by the lag collector
-		ErrorLogger:     debugLogger(s.logger, fmt.Sprintf("kafka reader %s/%d: ", p.tp.topic, p.tp.partition)),
-	})
-	defer r.Close()
-	if err := r.SetOffset(p.start); err != nil {
-		s.fetchFailed(p.tp, err) // only a closed reader refuses; it is not closed yet
-	}
-	var slab recordSlab
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			s.fetchFailed(p.tp, err)
-			continue
-		}
-		rec := g.register(p, &m, slab.next())
-		if !s.queue.push(ctx, rec) {
-			g.settle(p, rec.offset, false) // the generation ended
-			return
-		}
-	}
+	newPartitionFetcher(g, p).run(ctx, p.start)
 }
 
-// register records a fetched message as pending in p and fills rec with it.
-func (g *kafkaGeneration) register(p *partitionOffsets, m *kafka.Message, rec *kafkaRecord) *kafkaRecord {
-	rec.fill(m, time.Now())
+// register records a fetched message, read at readAt, as pending in p and fills rec with it.
+func (g *kafkaGeneration) register(p *partitionOffsets, m *kafka.Message, readAt time.Time, rec *kafkaRecord) *kafkaRecord {
+	rec.fill(m, readAt)
 	rec.gen, rec.part, rec.offset = g, p, m.Offset
 	rec.ackFn = rec.ack
 	g.mu.Lock()

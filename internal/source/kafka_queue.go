@@ -46,8 +46,15 @@ func newDeliveryQueue(limit int) *deliveryQueue {
 // queueing rec when ctx (the generation of rec) is done first, so that nothing of a generation
 // that ended is queued after removeGeneration.
 func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
+	ok, _ := q.pushWaiting(ctx, rec)
+	return ok
+}
+
+// pushWaiting is push that also says whether it had to wait for space.
+func (q *deliveryQueue) pushWaiting(ctx context.Context, rec *kafkaRecord) (ok, waited bool) {
 	q.mu.Lock()
 	for q.inFlight.Load() >= q.max && ctx.Err() == nil {
+		waited = true
 		space := q.space
 		q.waiting.Add(1)
 		if q.inFlight.Load() < q.max { // an ack came between the check and the count
@@ -66,7 +73,7 @@ func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
 	}
 	if ctx.Err() != nil {
 		q.mu.Unlock()
-		return false
+		return false, waited
 	}
 	q.inFlight.Add(1)
 	q.recs = append(q.recs, rec)
@@ -79,7 +86,7 @@ func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
 		default:
 		}
 	}
-	return true
+	return true, waited
 }
 
 // take moves up to len(dst) queued records into dst and returns how many. When the queue is
