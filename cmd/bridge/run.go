@@ -33,7 +33,10 @@ rejected with a log line and the running one stays. Otherwise only the pipelines
 changed are drained (as at a stop: nothing received is lost) and started again, added ones
 start, removed ones drain and stop, failed ones start again, the others run on untouched; a
 "config reloaded" line says which. http.listen, http.pprof, bridge.log_level and
-bridge.log_format apply only at the next start: a reload that changes them says so.`
+bridge.log_format apply only at the next start: a reload that changes them says so.
+
+With GOGC unset, the garbage collector's target is 200 instead of Go's 100 (less CPU per
+message for a little more memory; docs/operations.md); GOGC and GOMEMLIMIT override it.`
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	// SIGHUP is caught before anything else: its default action would end the process.
@@ -46,6 +49,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	setDefaultGCPercent(os.LookupEnv)
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
