@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,13 @@ dead-letter topics) is created first, with 3 partitions, and listed. A default s
 connection without client_id or client_secret gets the emulator's ("bridge", "bridge-secret");
 the emulator also accepts the config's own client ids and secrets. Stops on SIGINT/SIGTERM.
 
+With --config, SIGHUP reloads the file as 'bridge run' does (see 'bridge run --help'): the
+embedded servers stay up, only the pipelines whose config changed are drained and started
+again, and the fixed Kafka topics the new file names that the embedded broker lacks are
+created first (a "created the topics" line lists them). The emulator keeps the credentials it
+accepted at the start. Without --config, SIGHUP is logged and ignored: the demo's config is
+embedded.
+
 'bridge tail' and 'bridge send' see and feed the messages; they find these servers by
 themselves (dev records its addresses in the user cache directory while it runs), also when a
 default port was taken and dev listens on another one.
@@ -62,6 +70,8 @@ type devFlags struct {
 }
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	fs := newFlagSet("dev", "[flags]", devHelp, stderr)
 	var f devFlags
 	fs.StringVar(&f.config, "config", "", "run this config's pipelines instead of the demo ones")
@@ -81,10 +91,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return runDev(ctx, f, stdout, logger)
+	return runDev(ctx, f, hup, stdout, logger)
 }
 
-func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logger) error {
+// runDev runs dev until ctx ends; a signal on hup reloads the --config file.
+func runDev(ctx context.Context, f devFlags, hup <-chan os.Signal, stdout io.Writer, logger *slog.Logger) error {
 	var notes []string
 	if !f.explicit["kafka-port"] && !portFree(f.kafkaPort) {
 		notes = append(notes, fmt.Sprintf("port %d is in use: the embedded broker took a free one", f.kafkaPort))
@@ -166,6 +177,11 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 		fmt.Fprintf(stdout, "  load generator: %d msg/s each way once every pipeline is ready, 1 in %d a poison message (goes to seabridge.dlq)\n", f.rate, poisonEvery)
 	}
 	fmt.Fprintln(stdout)
+	var reload func() (*config.Config, error) // nil for the embedded config: nothing to reload
+	if !demo {
+		reload = devReloader(runCtx, f, brokers, emuURL, topics, logger)
+	}
+	reloads := reloadOnHUP(runCtx, hup, a, logger, f.config, reload)
 	var helpers sync.WaitGroup
 	helpers.Go(func() { reportProgress(runCtx, stdout, f.progress, a, gen) })
 	helpers.Go(func() {
@@ -180,7 +196,37 @@ func runDev(ctx context.Context, f devFlags, stdout io.Writer, logger *slog.Logg
 	err = a.Run(ctx)
 	cancel()
 	helpers.Wait()
+	<-reloads
 	return err
+}
+
+// devReloader returns the loader of a reload of the --config file: it loads it as at the
+// start (pointed at the embedded servers), then creates the topics it names that the embedded
+// broker does not have yet, before the reload starts any pipeline. created are the topics
+// created at the start; each reload adds to them. Calls must not overlap (Reload serialises
+// them).
+func devReloader(ctx context.Context, f devFlags, brokers []string, streamseaURL string, created []string,
+	logger *slog.Logger) func() (*config.Config, error) {
+	return func() (*config.Config, error) {
+		cfg, _, err := devLoadConfig(f, brokers[0], streamseaURL)
+		if err != nil {
+			return nil, err
+		}
+		var fresh []string
+		for _, t := range devTopicsOf(cfg, brokers) {
+			if !slices.Contains(created, t) {
+				fresh = append(fresh, t)
+			}
+		}
+		if err := createDevTopics(ctx, brokers[0], fresh); err != nil {
+			return nil, err
+		}
+		if len(fresh) > 0 {
+			created = append(created, fresh...)
+			logger.Info("dev: created the topics the reloaded config names", "topics", fresh)
+		}
+		return cfg, nil
+	}
 }
 
 // portFree reports whether 127.0.0.1:port can be listened on now (port 0 always can).

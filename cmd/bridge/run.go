@@ -7,10 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 
 	"github.com/seabridge/seabridge/internal/bridge"
 	"github.com/seabridge/seabridge/internal/config"
@@ -39,10 +37,8 @@ With GOGC unset, the garbage collector's target is 200 instead of Go's 100 (less
 message for a little more memory; docs/operations.md); GOGC and GOMEMLIMIT override it.`
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	// SIGHUP is caught before anything else: its default action would end the process.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	fs := newFlagSet("run", "[--config FILE]", runHelp, stderr)
 	path := fs.String("config", defaultConfigPath(), "config file (TOML); default $BRIDGE_CONFIG or ./bridge.toml")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile (pprof) of the whole run to this file, for performance work")
@@ -71,23 +67,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	reloads := make(chan struct{})
-	go func() {
-		defer close(reloads)
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-hup:
-				logger.Info("SIGHUP: reloading the config", "file", *path)
-				// Reload logs what it applied or why it rejected the config.
-				_, err := a.Reload(func() (*config.Config, error) { return config.Load(*path, configEnviron()) })
-				if errors.Is(err, bridge.ErrNotRunning) {
-					logger.Warn("SIGHUP ignored: the bridge is starting or stopping")
-				}
-			}
-		}
-	}()
+	reloads := reloadOnHUP(runCtx, hup, a, logger, *path, func() (*config.Config, error) { return config.Load(*path, configEnviron()) })
 	err = a.Run(ctx)
 	stop()
 	<-reloads
