@@ -35,24 +35,42 @@ type partitionFetcher struct {
 	gen  *kafkaGeneration
 	part *partitionOffsets
 	slab recordSlab
-	// readAt is the ReceivedAt of the messages delivered next: when the batch being read was
+	// held are the messages read from the current batch and not yet registered and queued:
+	// they are handed over fetchGroup at a time, and at the end of each batch, so that the
+	// generation's and the queue's locks are taken once per group, not once per message.
+	held []*kafkaRecord
+	// readAt is the ReceivedAt of the messages read next: when the batch being read was
 	// fetched, or when the fetcher last waited for room in the delivery queue.
 	readAt time.Time
 }
 
+// fetchGroup is the most messages a fetcher holds before handing them over.
+const fetchGroup = 64
+
 func newPartitionFetcher(g *kafkaGeneration, p *partitionOffsets) *partitionFetcher {
-	return &partitionFetcher{gen: g, part: p}
+	return &partitionFetcher{gen: g, part: p, held: make([]*kafkaRecord, 0, fetchGroup)}
 }
 
-// deliver registers m and queues it for Read. It returns ok false when the generation ended
-// (m is settled as not done), and waited true when it had to wait for room in the queue.
-func (f *partitionFetcher) deliver(ctx context.Context, m *kafka.Message) (ok, waited bool) {
+// hold fills a record from m, to be handed over by the next deliver.
+func (f *partitionFetcher) hold(m *kafka.Message) {
+	rec := f.slab.next()
+	rec.fill(m, f.readAt)
+	f.held = append(f.held, rec)
+}
+
+// deliver registers the held messages and queues them for Read. It returns ok false when the
+// generation ended (those not queued are settled as not done), and waited true when it had
+// to wait for room in the queue.
+func (f *partitionFetcher) deliver(ctx context.Context) (ok, waited bool) {
 	g, p := f.gen, f.part
-	rec := g.register(p, m, f.readAt, f.slab.next())
-	ok, waited = g.sess.queue.pushWaiting(ctx, rec)
-	if !ok {
+	g.register(p, f.held)
+	n, waited := g.sess.queue.pushAll(ctx, f.held)
+	for _, rec := range f.held[n:] {
 		g.settle(p, rec.offset, false)
 	}
+	ok = n == len(f.held)
+	clear(f.held)
+	f.held = f.held[:0]
 	return ok, waited
 }
 
@@ -152,22 +170,44 @@ func (f *partitionFetcher) read(ctx context.Context, conn *kafka.Conn, offset in
 			if err != nil {
 				break
 			}
-			ok, waited := f.deliver(ctx, &m)
-			if !ok {
-				_ = batch.Close()
-				return offset, errFetchStopped
+			f.hold(&m)
+			if len(f.held) < fetchGroup {
+				continue
 			}
-			offset = m.Offset + 1
-			if waited {
-				f.readAt = time.Now()
-				_ = conn.SetReadDeadline(f.readAt.Add(fetchBatchTimeout))
+			if offset, err = f.handOver(ctx, conn, offset); err != nil {
+				_ = batch.Close()
+				return offset, err
 			}
 		}
+		var err error
+		if offset, err = f.handOver(ctx, conn, offset); err != nil {
+			_ = batch.Close()
+			return offset, err
+		}
 		// Close returns the batch's error; the normal end of a batch is none.
-		if err := batch.Close(); err != nil && !errors.Is(err, kafka.RequestTimedOut) {
+		if err = batch.Close(); err != nil && !errors.Is(err, kafka.RequestTimedOut) {
 			return offset, err
 		}
 	}
+}
+
+// handOver delivers the held messages and returns the offset to read next, or
+// errFetchStopped when the generation ended. After a wait for room it starts the read
+// deadline of the batch again.
+func (f *partitionFetcher) handOver(ctx context.Context, conn *kafka.Conn, offset int64) (int64, error) {
+	if len(f.held) == 0 {
+		return offset, nil
+	}
+	next := f.held[len(f.held)-1].msg.Offset + 1
+	ok, waited := f.deliver(ctx)
+	if !ok {
+		return offset, errFetchStopped
+	}
+	if waited {
+		f.readAt = time.Now()
+		_ = conn.SetReadDeadline(f.readAt.Add(fetchBatchTimeout))
+	}
+	return next, nil
 }
 
 // quietFetchError tells the failures after which reconnecting is the normal course (a leader

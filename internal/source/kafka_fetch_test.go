@@ -128,8 +128,8 @@ func TestPartitionFetcher(t *testing.T) {
 			if k, _ := rig.queue.take(make([]*kafkaRecord, 1)); k != 0 {
 				t.Fatalf("a record more than the %d expected was fetched", len(tc.want))
 			}
-			if p.pending[0].offset != p.pending[len(p.pending)-1].offset-int64(len(tc.want)-1) {
-				t.Fatalf("registered offsets %v, want %d consecutive ones", p.pending, len(tc.want))
+			if u := p.unsettled(); len(u) != len(tc.want) || u[0].offset != u[len(u)-1].offset-int64(len(tc.want)-1) {
+				t.Fatalf("registered offsets %v, want %d consecutive ones", u, len(tc.want))
 			}
 		})
 	}

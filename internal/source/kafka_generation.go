@@ -53,16 +53,18 @@ func (g *kafkaGeneration) fetch(ctx context.Context, p *partitionOffsets) {
 	newPartitionFetcher(g, p).run(ctx, p.start)
 }
 
-// register records a fetched message, read at readAt, as pending in p and fills rec with it.
-func (g *kafkaGeneration) register(p *partitionOffsets, m *kafka.Message, readAt time.Time, rec *kafkaRecord) *kafkaRecord {
-	rec.fill(m, readAt)
-	rec.gen, rec.part, rec.offset = g, p, m.Offset
-	rec.ackFn = rec.ack
+// register records fetched messages, filled in recs, as pending in p.
+func (g *kafkaGeneration) register(p *partitionOffsets, recs []*kafkaRecord) {
+	for _, rec := range recs {
+		rec.gen, rec.part, rec.offset = g, p, rec.msg.Offset
+		rec.ackFn = rec.ack
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	p.add(m.Offset)
-	g.unsettled++
-	return rec
+	for _, rec := range recs {
+		p.add(rec.offset)
+	}
+	g.unsettled += len(recs)
 }
 
 // settle records the outcome of one registered message: done marks it acked. Once the

@@ -18,9 +18,12 @@ type offsetEntry struct {
 // commit position they allow: one past the longest prefix of fetched messages that are all
 // done. Not safe for concurrent use: its generation's mutex guards it.
 type partitionOffsets struct {
-	tp      topicPartition
-	start   int64         // where the generation starts reading: a committed offset, or kafka.FirstOffset/LastOffset
-	pending []offsetEntry // fetched and not yet part of the done prefix, offsets increasing
+	tp    topicPartition
+	start int64 // where the generation starts reading: a committed offset, or kafka.FirstOffset/LastOffset
+	// pending[head:] are the messages fetched and not yet part of the done prefix, offsets
+	// increasing; pending[:head] are spent, and reused once add finds the slice full.
+	pending []offsetEntry
+	head    int
 	// next is the commit position: one past the last message of the done prefix, -1 while no
 	// message is done. Kafka expects the offset of the next message to read.
 	next int64
@@ -33,25 +36,39 @@ func newPartitionOffsets(tp topicPartition, start int64) *partitionOffsets {
 	return &partitionOffsets{tp: tp, start: start, next: -1, committed: max(start, -1)}
 }
 
-// add records a fetched message. Offsets must increase.
+// add records a fetched message. Offsets must increase. The spent front of pending is reused
+// when the slice is full and at least half of it is spent, so that a partition read at a
+// steady rate allocates nothing once its slice is large enough.
 func (p *partitionOffsets) add(offset int64) {
+	if len(p.pending) == cap(p.pending) && p.head >= len(p.pending)/2 && p.head > 0 {
+		n := copy(p.pending, p.pending[p.head:])
+		p.pending, p.head = p.pending[:n], 0
+	}
 	p.pending = append(p.pending, offsetEntry{offset: offset})
 }
+
+// unsettled returns the messages fetched and not yet part of the done prefix.
+func (p *partitionOffsets) unsettled() []offsetEntry { return p.pending[p.head:] }
 
 // done marks a fetched message as done and advances the commit position over the done prefix.
 // Messages never marked done (nacked, abandoned, or not acked yet) hold the position back.
 func (p *partitionOffsets) done(offset int64) {
-	i := sort.Search(len(p.pending), func(i int) bool { return p.pending[i].offset >= offset })
-	if i == len(p.pending) || p.pending[i].offset != offset {
+	live := p.pending[p.head:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].offset >= offset })
+	if i == len(live) || live[i].offset != offset {
 		return
 	}
-	p.pending[i].done = true
+	live[i].done = true
 	n := 0
-	for n < len(p.pending) && p.pending[n].done {
+	for n < len(live) && live[n].done {
 		n++
 	}
-	if n > 0 {
-		p.next = p.pending[n-1].offset + 1
-		p.pending = p.pending[n:]
+	if n == 0 {
+		return
+	}
+	p.next = live[n-1].offset + 1
+	p.head += n
+	if p.head == len(p.pending) {
+		p.pending, p.head = p.pending[:0], 0
 	}
 }

@@ -51,3 +51,48 @@ func TestPartitionOffsetsStartFromCommit(t *testing.T) {
 		}
 	}
 }
+
+// TestPartitionOffsetsReuseTheirSlice interleaves fetches and out-of-order acks for long
+// enough that the spent front of the slice is reused many times, and checks the commit
+// position and the unsettled messages against a plain model after every step.
+func TestPartitionOffsetsReuseTheirSlice(t *testing.T) {
+	p := newPartitionOffsets(topicPartition{"t", 0}, -2)
+	acked := map[int64]bool{}
+	var unacked []int64 // fetched and not acked, in fetch order
+	allocs := 0
+	for step := int64(0); step < 5000; step++ {
+		before := cap(p.pending)
+		p.add(step)
+		if cap(p.pending) != before {
+			allocs++
+		}
+		unacked = append(unacked, step)
+		// Ack, out of order, every message fetched 3 to 40 steps ago whose step is odd, then
+		// the even ones a few steps later.
+		for _, o := range []int64{step - 3, step - 40} {
+			if o >= 0 && !acked[o] && (o%2 == 1) == (o == step-3) {
+				p.done(o)
+				acked[o] = true
+			}
+		}
+		for len(unacked) > 0 && acked[unacked[0]] {
+			unacked = unacked[1:]
+		}
+		want := int64(-1)
+		switch {
+		case len(unacked) > 0 && unacked[0] > 0:
+			want = unacked[0]
+		case len(unacked) == 0:
+			want = step + 1
+		}
+		if p.next != want {
+			t.Fatalf("step %d: commit position %d, want %d", step, p.next, want)
+		}
+		if u := p.unsettled(); len(u) == 0 && len(unacked) > 0 || len(u) > 0 && u[0].offset != unacked[0] {
+			t.Fatalf("step %d: unsettled %v, first unacked %v", step, u, unacked[:min(1, len(unacked))])
+		}
+	}
+	if allocs > 10 {
+		t.Errorf("the slice was reallocated %d times over 5000 fetches with at most ~40 unsettled", allocs)
+	}
+}

@@ -46,47 +46,52 @@ func newDeliveryQueue(limit int) *deliveryQueue {
 // queueing rec when ctx (the generation of rec) is done first, so that nothing of a generation
 // that ended is queued after removeGeneration.
 func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
-	ok, _ := q.pushWaiting(ctx, rec)
-	return ok
+	one := [1]*kafkaRecord{rec}
+	n, _ := q.pushAll(ctx, one[:])
+	return n == 1
 }
 
-// pushWaiting is push that also says whether it had to wait for space.
-func (q *deliveryQueue) pushWaiting(ctx context.Context, rec *kafkaRecord) (ok, waited bool) {
+// pushAll queues recs in order, as many at a time as fewer than max messages in flight allow,
+// waiting for room as push does. It returns how many it queued, fewer than len(recs) only when
+// ctx ended first, and whether it had to wait for room.
+func (q *deliveryQueue) pushAll(ctx context.Context, recs []*kafkaRecord) (n int, waited bool) {
 	q.mu.Lock()
-	for q.inFlight.Load() >= q.max && ctx.Err() == nil {
-		waited = true
-		space := q.space
-		q.waiting.Add(1)
-		if q.inFlight.Load() < q.max { // an ack came between the check and the count
-			q.waiting.Add(-1)
+	for n < len(recs) {
+		for q.inFlight.Load() >= q.max && ctx.Err() == nil {
+			waited = true
+			space := q.space
+			q.waiting.Add(1)
+			if q.inFlight.Load() < q.max { // an ack came between the check and the count
+				q.waiting.Add(-1)
+				break
+			}
+			q.mu.Unlock()
+			select {
+			case <-space:
+			case <-ctx.Done():
+			}
+			q.mu.Lock()
+			if space == q.space { // not woken: no longer waiting
+				q.waiting.Add(-1)
+			}
+		}
+		if ctx.Err() != nil {
 			break
 		}
-		q.mu.Unlock()
-		select {
-		case <-space:
-		case <-ctx.Done():
-		}
-		q.mu.Lock()
-		if space == q.space { // not woken: no longer waiting
-			q.waiting.Add(-1)
+		k := min(int(q.max-q.inFlight.Load()), len(recs)-n)
+		q.inFlight.Add(int64(k))
+		q.recs = append(q.recs, recs[n:n+k]...)
+		n += k
+		if q.readerWaiting {
+			q.readerWaiting = false
+			select {
+			case q.readable <- struct{}{}:
+			default:
+			}
 		}
 	}
-	if ctx.Err() != nil {
-		q.mu.Unlock()
-		return false, waited
-	}
-	q.inFlight.Add(1)
-	q.recs = append(q.recs, rec)
-	wake := q.readerWaiting
-	q.readerWaiting = false
 	q.mu.Unlock()
-	if wake {
-		select {
-		case q.readable <- struct{}{}:
-		default:
-		}
-	}
-	return true, waited
+	return n, waited
 }
 
 // take moves up to len(dst) queued records into dst and returns how many. When the queue is

@@ -116,3 +116,69 @@ func TestDeliveryQueueWakesFetchersWithSlack(t *testing.T) {
 		t.Fatalf("%d in flight, want 31", got)
 	}
 }
+
+// TestDeliveryQueuePushAllKeepsTheBound pushes a group larger than the room left: what fits is
+// queued at once, the rest as releases make room, and a group cut short by the end of its
+// generation says how many were queued.
+func TestDeliveryQueuePushAllKeepsTheBound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := newDeliveryQueue(32) // wakes waiting pushers at 30 in flight
+	recs := func(first, n int) []*kafkaRecord {
+		out := make([]*kafkaRecord, n)
+		for i := range out {
+			out[i] = &kafkaRecord{offset: int64(first + i)}
+		}
+		return out
+	}
+	if n, waited := q.pushAll(ctx, recs(0, 30)); n != 30 || waited {
+		t.Fatalf("pushAll of 30 below the bound: %d queued, waited %v", n, waited)
+	}
+	type result struct {
+		n      int
+		waited bool
+	}
+	done := make(chan result)
+	go func() {
+		n, waited := q.pushAll(ctx, recs(30, 6))
+		done <- result{n, waited}
+	}()
+	// Two fit; the other four wait until the messages in flight are down to 30.
+	for deadline := time.Now().Add(5 * time.Second); q.inFlight.Load() != 32 || q.waiting.Load() != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("pushAll did not queue the 2 that fit and wait: %d in flight, %d waiting", q.inFlight.Load(), q.waiting.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("pushAll returned %+v past the in-flight bound", r)
+	case <-time.After(20 * time.Millisecond):
+	}
+	q.release(4)
+	if r := <-done; r.n != 6 || !r.waited {
+		t.Fatalf("pushAll after a release: %+v, want all 6 queued after a wait", r)
+	}
+	if got := q.inFlight.Load(); got != 32 {
+		t.Fatalf("%d in flight, want 32", got)
+	}
+	got := queued(q)
+	if len(got) != 36 {
+		t.Fatalf("queue holds %v, want 0..35 in order", got)
+	}
+	for i, o := range got {
+		if o != int64(i) {
+			t.Fatalf("queue holds %v, want 0..35 in order", got)
+		}
+	}
+
+	genCtx, endGeneration := context.WithCancel(ctx)
+	go func() {
+		n, waited := q.pushAll(genCtx, recs(36, 3))
+		done <- result{n, waited}
+	}()
+	endGeneration()
+	if r := <-done; r.n != 0 {
+		t.Fatalf("pushAll with no room and its generation ended: %+v, want none queued", r)
+	}
+}
