@@ -86,7 +86,7 @@ func (c Conn) mechanism() (sasl.Mechanism, error) {
 }
 
 // Dialer returns a kafka-go Dialer for Readers (consumer groups). Its connections read ahead
-// (readAheadConn).
+// and give the deadlines kafka-go sets a second's grace (readAheadConn, deadlineGrace).
 func (c Conn) Dialer() (*kafka.Dialer, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -11,6 +11,25 @@ import (
 // readAheadSize is the most a readAheadConn reads with one system call.
 const readAheadSize = 64 << 10
 
+// deadlineGrace is added to the read and write deadlines kafka-go sets. Its Reader sets the
+// deadline of a fetch (and of the version request before a connection's first) to its MaxWait
+// and asks the broker to wait until all but a quarter of it (all but a second from 1 s up):
+// with the default 250 ms, an empty answer that the broker sends on time but that is read
+// 63 ms later (a loaded machine, a pause of either process, a network of tens of
+// milliseconds) is a timeout, on which the Reader closes its connection and dials the
+// cluster again; a connection whose version request takes longer than MaxWait fails its
+// first fetch, every time. With the grace, only an answer late by more than a second is; a
+// broker that is gone is noticed a second later.
+const deadlineGrace = time.Second
+
+// withGrace returns t extended by deadlineGrace; the zero time (no deadline) stays.
+func withGrace(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(deadlineGrace)
+}
+
 var readAheadBufs = sync.Pool{New: func() any { b := make([]byte, readAheadSize); return &b }}
 
 // readAheadConn is a net.Conn for kafka-go's Conn, which reads through a 4 KiB bufio.Reader
@@ -26,7 +45,8 @@ var readAheadBufs = sync.Pool{New: func() any { b := make([]byte, readAheadSize)
 //     longer than the bare read would: it returns what has arrived.
 //   - SetReadDeadline records the deadline, and the next read from the connection applies
 //     it first; while a read from the connection is in progress it is applied at once, so
-//     that a deadline set to interrupt a blocked Read still does.
+//     that a deadline set to interrupt a blocked Read still does, as it is. Every other
+//     deadline, read or write, is extended by deadlineGrace.
 //
 // Read is not called concurrently with itself (no kafka-go Conn does); Write and the deadline
 // methods may be called at any time.
@@ -121,21 +141,26 @@ func (c *readAheadConn) readConn(p []byte) (int, error) {
 func (c *readAheadConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.reading {
+		// Set to interrupt the Read in progress, or to bound it: applied as it is.
+		c.deadline, c.pending = t, false
+		return c.Conn.SetReadDeadline(t)
+	}
+	t = withGrace(t)
 	if c.deadline.Equal(t) && !c.pending {
 		return nil
 	}
-	c.deadline = t
-	if c.reading {
-		c.pending = false
-		return c.Conn.SetReadDeadline(t)
-	}
-	c.pending = true
+	c.deadline, c.pending = t, true
 	return nil
+}
+
+func (c *readAheadConn) SetWriteDeadline(t time.Time) error {
+	return c.Conn.SetWriteDeadline(withGrace(t))
 }
 
 func (c *readAheadConn) SetDeadline(t time.Time) error {
 	if err := c.SetReadDeadline(t); err != nil {
 		return err
 	}
-	return c.Conn.SetWriteDeadline(t)
+	return c.SetWriteDeadline(t)
 }
