@@ -15,7 +15,8 @@ import (
 const EnvSoakDuration = "SEABRIDGE_SOAK_DURATION"
 
 // TestSoak runs one bridge with a pipeline each way for the soak's duration, with a fault
-// every tenth of it, and judges its RSS and goroutine count flat (reliability.JudgeSoak).
+// every tenth of it, and judges its RSS, goroutine count and open file descriptors flat
+// (reliability.JudgeSoak).
 // Every numbered message of both directions is accounted for, as in the other scenarios.
 // The full soak uses Apache Kafka (and can cut it); the short one kfake.
 func TestSoak(t *testing.T) {
@@ -56,7 +57,8 @@ func TestSoak(t *testing.T) {
 	r := reliability.JudgeSoak(b.Samples(), start, d, done)
 	suite.AddSoak(r)
 	if !r.Flat() {
-		t.Errorf("soak: RSS flat %v (%s), goroutines flat %v (%s)", r.RSS.Flat, r.RSS.Why, r.Goroutines.Flat, r.Goroutines.Why)
+		t.Errorf("soak: RSS flat %v (%s), goroutines flat %v (%s), open fds flat %v (%s)", r.RSS.Flat, r.RSS.Why,
+			r.Goroutines.Flat, r.Goroutines.Why, r.OpenFDs.Flat, r.OpenFDs.Why)
 	}
 }
 

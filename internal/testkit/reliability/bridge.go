@@ -24,6 +24,7 @@ type Sample struct {
 	At         time.Time
 	RSS        uint64 // bytes, /proc/PID/status VmRSS
 	Goroutines int    // go_goroutines from /metrics; -1 when the scrape failed
+	OpenFDs    int    // process_open_fds from /metrics; -1 when the scrape failed
 }
 
 // Bridge is one bridge instance, run as its own process (`bridge run --config FILE`) and
@@ -271,7 +272,7 @@ func (l *lifetime) endSampling() {
 }
 
 // sample scrapes url and reads /proc every sampleEvery until the process exits or sampling
-// is ended. It never fails the test: a failed scrape is a sample with Goroutines -1.
+// is ended. It never fails the test: a failed scrape is a sample with Goroutines and OpenFDs -1.
 func (l *lifetime) sample(url string) {
 	defer close(l.done)
 	tick := time.NewTicker(sampleEvery)
@@ -297,13 +298,16 @@ func (l *lifetime) sampleOnce(url string) {
 	if !ok {
 		return // the process is gone
 	}
-	s := Sample{At: time.Now(), RSS: rss, Goroutines: -1}
+	s := Sample{At: time.Now(), RSS: rss, Goroutines: -1, OpenFDs: -1}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err == nil {
 		l.last = m
 		if g, ok := m["go_goroutines"]; ok {
 			s.Goroutines = int(g)
+		}
+		if f, ok := m["process_open_fds"]; ok {
+			s.OpenFDs = int(f)
 		}
 	}
 	l.maxRSS = max(l.maxRSS, hwm)

@@ -74,10 +74,12 @@ func median(v []float64) float64 {
 }
 
 // Soak tolerances: RSS may wander by 15% + 4 MiB between the second and last thirds, the
-// goroutine count by 10% + 10 (reconnects start and end a few).
+// goroutine count by 10% + 10 (reconnects start and end a few), the open file descriptors by
+// 10% + 5 (a socket that outlives its connection, once per Kafka reconnect, is more).
 const (
 	soakRSSRel, soakRSSAbs             = 0.15, 4
 	soakGoroutineRel, soakGoroutineAbs = 0.10, 10
+	soakFDRel, soakFDAbs               = 0.10, 5
 )
 
 // SoakResult is the judgement of a soak run on one bridge process.
@@ -87,6 +89,7 @@ type SoakResult struct {
 	Faults     []string
 	RSS        Trend
 	Goroutines Trend
+	OpenFDs    Trend
 	Buckets    []SoakBucket
 }
 
@@ -95,18 +98,19 @@ type SoakBucket struct {
 	From       time.Duration // since the start
 	RSSMiB     float64
 	Goroutines float64
+	OpenFDs    float64
 }
 
-// Flat is the verdict: both series flat.
-func (r SoakResult) Flat() bool { return r.RSS.Flat && r.Goroutines.Flat }
+// Flat is the verdict: every series flat.
+func (r SoakResult) Flat() bool { return r.RSS.Flat && r.Goroutines.Flat && r.OpenFDs.Flat }
 
-// JudgeSoak judges the samples of a soak that started at start and lasted d: RSS and
-// goroutines, each flat after a warm-up of a sixth of the run (at least 30 s). Samples after
+// JudgeSoak judges the samples of a soak that started at start and lasted d: RSS, goroutines
+// and open file descriptors, each flat after a warm-up of a sixth of the run (at least 30 s). Samples after
 // start+d are ignored.
 func JudgeSoak(samples []Sample, start time.Time, d time.Duration, faults []string) SoakResult {
 	warmup := max(d/6, 30*time.Second)
-	var at, gat []time.Time
-	var rss, gor []float64
+	var at, gat, fat []time.Time
+	var rss, gor, fds []float64
 	end := start.Add(d) // what comes after, the idle tail while the far side settles, is not judged
 	for _, s := range samples {
 		if s.At.After(end) {
@@ -116,20 +120,27 @@ func JudgeSoak(samples []Sample, start time.Time, d time.Duration, faults []stri
 		if s.Goroutines >= 0 {
 			gat, gor = append(gat, s.At), append(gor, float64(s.Goroutines))
 		}
+		if s.OpenFDs >= 0 {
+			fat, fds = append(fat, s.At), append(fds, float64(s.OpenFDs))
+		}
 	}
 	r := SoakResult{Duration: d, Warmup: warmup, Faults: faults,
 		RSS:        JudgeFlat("RSS", "MiB", at, rss, start, warmup, soakRSSRel, soakRSSAbs),
-		Goroutines: JudgeFlat("goroutines", "", gat, gor, start, warmup, soakGoroutineRel, soakGoroutineAbs)}
+		Goroutines: JudgeFlat("goroutines", "", gat, gor, start, warmup, soakGoroutineRel, soakGoroutineAbs),
+		OpenFDs:    JudgeFlat("open fds", "", fat, fds, start, warmup, soakFDRel, soakFDAbs)}
 	const buckets = 10
 	step := max(d/buckets, time.Second)
 	for b := range buckets {
 		from, to := start.Add(time.Duration(b)*step), start.Add(time.Duration(b+1)*step)
-		var rs, gs []float64
+		var rs, gs, fs []float64
 		for _, s := range samples {
 			if !s.At.Before(from) && s.At.Before(to) {
 				rs = append(rs, float64(s.RSS)/(1<<20))
 				if s.Goroutines >= 0 {
 					gs = append(gs, float64(s.Goroutines))
+				}
+				if s.OpenFDs >= 0 {
+					fs = append(fs, float64(s.OpenFDs))
 				}
 			}
 		}
@@ -140,6 +151,9 @@ func JudgeSoak(samples []Sample, start time.Time, d time.Duration, faults []stri
 		if len(gs) > 0 {
 			sb.Goroutines = median(gs)
 		}
+		if len(fs) > 0 {
+			sb.OpenFDs = median(fs)
+		}
 		r.Buckets = append(r.Buckets, sb)
 	}
 	return r
@@ -149,13 +163,13 @@ func JudgeSoak(samples []Sample, start time.Time, d time.Duration, faults []stri
 func (r SoakResult) Write(w io.Writer) {
 	fmt.Fprintf(w, "Soak: %v, both directions, faults every %v (%d faults), warm-up %v.\n\n",
 		r.Duration.Round(time.Second), (r.Duration / 10).Round(time.Second), len(r.Faults), r.Warmup.Round(time.Second))
-	fmt.Fprintln(w, "| from | RSS (median) | goroutines (median) |")
-	fmt.Fprintln(w, "|---:|---:|---:|")
+	fmt.Fprintln(w, "| from | RSS (median) | goroutines (median) | open fds (median) |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|")
 	for _, b := range r.Buckets {
-		fmt.Fprintf(w, "| %v | %.1f MiB | %.0f |\n", b.From.Round(time.Second), b.RSSMiB, b.Goroutines)
+		fmt.Fprintf(w, "| %v | %.1f MiB | %.0f | %.0f |\n", b.From.Round(time.Second), b.RSSMiB, b.Goroutines, b.OpenFDs)
 	}
 	fmt.Fprintln(w)
-	for _, tr := range []Trend{r.RSS, r.Goroutines} {
+	for _, tr := range []Trend{r.RSS, r.Goroutines, r.OpenFDs} {
 		verdict := "flat"
 		if !tr.Flat {
 			verdict = "NOT FLAT: " + tr.Why

@@ -79,3 +79,22 @@ func TestJudgeSoakBuckets(t *testing.T) {
 		t.Fatalf("JudgeSoak = %+v", r)
 	}
 }
+
+// TestJudgeSoakOpenFDs: a bridge whose RSS and goroutines stay flat but that keeps one more
+// socket open every 10 s (a connection that outlives its reconnect) is not flat.
+func TestJudgeSoakOpenFDs(t *testing.T) {
+	start := time.Unix(0, 0)
+	var flat, leaking []Sample
+	for i := range 600 {
+		at := start.Add(time.Duration(i) * time.Second)
+		flat = append(flat, Sample{At: at, RSS: 30 << 20, Goroutines: 50, OpenFDs: 34})
+		leaking = append(leaking, Sample{At: at, RSS: 30 << 20, Goroutines: 50, OpenFDs: 34 + i/10})
+	}
+	if r := JudgeSoak(flat, start, 10*time.Minute, nil); !r.Flat() || r.Buckets[9].OpenFDs != 34 {
+		t.Fatalf("flat fds judged %+v", r.OpenFDs)
+	}
+	r := JudgeSoak(leaking, start, 10*time.Minute, nil)
+	if r.Flat() || r.OpenFDs.Flat || !r.RSS.Flat || !r.Goroutines.Flat || r.OpenFDs.Why == "" {
+		t.Fatalf("6 fds more a minute judged flat: %+v", r.OpenFDs)
+	}
+}
