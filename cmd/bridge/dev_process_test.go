@@ -41,7 +41,7 @@ func readyPipelines(t *testing.T, httpAddr string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	code, body, err := proctest.Get(ctx, "http://"+httpAddr+"/readyz")
-	if err != nil || code != 200 {
+	if err != nil || (code != 200 && code != 503) { // 503: some pipeline is not ready
 		t.Fatalf("/readyz: %d %v\n%s", code, err, body)
 	}
 	var r struct {
