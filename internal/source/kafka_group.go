@@ -152,8 +152,12 @@ func (s *kafkaSession) fail(err error) {
 	})
 }
 
-// runGeneration starts the fetchers of the partitions gen assigns to this member and the
-// generation's committer. Each runs until the generation ends.
+// runGeneration starts the generation's committer and the fetchers of the partitions gen
+// assigns to this member. Each runs until the generation ends. The committer starts first:
+// kafka-go closes the generation's coordinator connection once the functions started so far
+// have returned, so a committer started after a fetcher could find it closed when the
+// generation ends early (a Close right after the first messages), and the acks of the
+// messages that fetcher delivered would never be committed.
 func (s *kafkaSession) runGeneration(gen *kafka.Generation) {
 	g := newKafkaGeneration(s, gen)
 	s.mu.Lock()
@@ -164,13 +168,13 @@ func (s *kafkaSession) runGeneration(gen *kafka.Generation) {
 	s.metrics.assigned.Set(float64(len(g.parts)))
 	s.logger.Info("joined the consumer group", "group", s.opts.GroupID, "generation", gen.ID,
 		"member", gen.MemberID, "partitions", describePartitions(g.parts))
+	s.start(gen, g.run)
 	for _, p := range g.parts {
 		s.start(gen, func(ctx context.Context) { g.fetch(ctx, p) })
 	}
 	if counts := s.counts.take(); counts != nil {
 		s.start(gen, func(ctx context.Context) { g.watchPartitions(ctx, counts) })
 	}
-	s.start(gen, g.run)
 }
 
 // start runs fn in gen; close waits for it even when gen ended before fn started.
