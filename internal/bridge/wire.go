@@ -218,8 +218,9 @@ func (w *wiring) kafkaSource(p config.Pipeline, logger *slog.Logger) (pipeline.S
 		Pipeline: p.Name, Conn: conn, Topics: p.Source.Topics, GroupID: p.Source.GroupID,
 		StartOffset: p.Source.StartOffset, CommitInterval: p.Source.CommitInterval,
 		MinBytes: p.Source.MinBytes, MaxBytes: p.Source.MaxBytes, MaxWait: p.Source.MaxWait,
-		MaxInFlight: p.Source.MaxInFlight, HeartbeatInterval: p.Source.HeartbeatInterval,
-		SessionTimeout: p.Source.SessionTimeout, RebalanceTimeout: p.Source.RebalanceTimeout,
+		MaxInFlight: p.Source.MaxInFlight, MaxInFlightBytes: int64(p.Source.MaxInFlightBytes),
+		HeartbeatInterval: p.Source.HeartbeatInterval,
+		SessionTimeout:    p.Source.SessionTimeout, RebalanceTimeout: p.Source.RebalanceTimeout,
 		JoinGroupBackoff: p.Source.JoinGroupBackoff,
 	}, logger, w.metrics.kafkaSrc)
 }

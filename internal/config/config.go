@@ -149,7 +149,7 @@ type Pipeline struct {
 // Source is where a pipeline reads. Type selects which fields apply: Streams for a streamsea
 // source; Topics, StartOffset, CommitInterval, MinBytes, MaxBytes, MaxWait, LagInterval and the consumer-group
 // timings (HeartbeatInterval, SessionTimeout, RebalanceTimeout, JoinGroupBackoff) for a kafka
-// source; MaxInFlightBytes for a streamsea source; GroupID and MaxInFlight for both. Connection names an entry of Config.Streamsea or
+// source; GroupID, MaxInFlight and MaxInFlightBytes for both. Connection names an entry of Config.Streamsea or
 // Config.Kafka according to Type.
 type Source struct {
 	Type           Endpoint      `koanf:"type" enum:"streamsea,kafka"`
@@ -164,7 +164,8 @@ type Source struct {
 	MaxWait        time.Duration `koanf:"max_wait"`
 	MaxInFlight    int           `koanf:"max_in_flight"`
 	LagInterval    time.Duration `koanf:"lag_interval"` // kafka: how often the group's lag is read from the brokers
-	// MaxInFlightBytes bounds the payload bytes in flight of a streamsea source.
+	// MaxInFlightBytes bounds the bytes in flight: the payloads of a streamsea source, the
+	// keys, values and headers of a kafka source.
 	MaxInFlightBytes int `koanf:"max_in_flight_bytes"`
 
 	// Consumer-group timings of a kafka source. SessionTimeout is how long the group

@@ -76,10 +76,7 @@ func DefaultSpool() Spool {
 
 // DefaultSource returns the source defaults for one source type.
 func DefaultSource(t Endpoint) Source {
-	s := Source{Type: t, Connection: DefaultConnection, MaxInFlight: 10000}
-	if t == EndpointStreamsea {
-		s.MaxInFlightBytes = 64 << 20
-	}
+	s := Source{Type: t, Connection: DefaultConnection, MaxInFlight: 10000, MaxInFlightBytes: 64 << 20}
 	if t == EndpointKafka {
 		s.StartOffset = "earliest"
 		s.CommitInterval = time.Second

@@ -77,11 +77,18 @@ func TestLoadBytesGood(t *testing.T) {
 		}},
 		{"kafka source defaults", base + down, nil, func(t *testing.T, c *Config) {
 			s := c.Pipelines[1].Source
-			if s.CommitInterval != time.Second || s.StartOffset != "earliest" || s.MaxBytes != 10<<20 {
+			if s.CommitInterval != time.Second || s.StartOffset != "earliest" || s.MaxBytes != 10<<20 || s.MaxInFlightBytes != 64<<20 {
 				t.Errorf("kafka source defaults not applied: %+v", s)
 			}
 			if c.Pipelines[1].Sink.OnSchemaConflict != "fail" || !c.Pipelines[1].Sink.Validate {
 				t.Errorf("streamsea sink defaults not applied: %+v", c.Pipelines[1].Sink)
+			}
+		}},
+		{"max_in_flight_bytes of a kafka source", base + strings.Replace(down, `group_id = "g"`, `group_id = "g"
+max_in_flight = 30000
+max_in_flight_bytes = 1048576`, 1), nil, func(t *testing.T, c *Config) {
+			if s := c.Pipelines[1].Source; s.MaxInFlight != 30000 || s.MaxInFlightBytes != 1<<20 {
+				t.Errorf("kafka source max_in_flight %d, max_in_flight_bytes %d; want 30000, 1048576", s.MaxInFlight, s.MaxInFlightBytes)
 			}
 		}},
 		{"named connection starts from defaults; lists replace defaults", base + `
@@ -205,6 +212,10 @@ shutdown_timeout = "soon"
 		{"group_id must be a UUID", strings.Replace(base, `streams = ["s"]`, `streams = ["s"]
 group_id = "abc"`, 1), []string{
 			`pipelines["up"].source.group_id: "abc" is not an RFC 4122 UUID`,
+		}},
+		{"max_in_flight_bytes below 1", base + strings.Replace(down, `group_id = "g"`, `group_id = "g"
+max_in_flight_bytes = 0`, 1), []string{
+			`pipelines["down"].source.max_in_flight_bytes: must be at least 1, not 0`,
 		}},
 		{"brokers must not be empty", base + `
 [kafka.main]

@@ -88,8 +88,8 @@ func (v *validator) source(path string, s Source) {
 	}
 	v.foreignKeys(path, "source", s, s.Type, sourceKeyOwner)
 	v.atLeast(path+".max_in_flight", s.MaxInFlight, 1)
+	v.atLeast(path+".max_in_flight_bytes", s.MaxInFlightBytes, 1)
 	if s.Type == EndpointStreamsea {
-		v.atLeast(path+".max_in_flight_bytes", s.MaxInFlightBytes, 1)
 		v.names(path+".streams", s.Streams)
 		if s.GroupID != "" && !isUUID(s.GroupID) {
 			v.add(path+".group_id", "%q is not an RFC 4122 UUID", s.GroupID)
@@ -129,7 +129,7 @@ func (v *validator) groupTimings(path string, s Source) {
 
 func sourceKeyOwner(key string) Endpoint {
 	switch key {
-	case "streams", "max_in_flight_bytes":
+	case "streams":
 		return EndpointStreamsea
 	case "topics", "start_offset", "commit_interval", "min_bytes", "max_bytes", "max_wait", "lag_interval",
 		"heartbeat_interval", "session_timeout", "rebalance_timeout", "join_group_backoff":

@@ -17,6 +17,7 @@ import (
 const (
 	defaultCommitInterval         = time.Second
 	defaultMaxInFlight            = 10000
+	defaultMaxInFlightBytes       = DefaultStreamSeaMaxInFlightBytes
 	defaultMaxWait                = 250 * time.Millisecond
 	defaultMaxBytes               = 10 << 20
 	defaultHeartbeatInterval      = 3 * time.Second
@@ -37,7 +38,10 @@ type KafkaOptions struct {
 	MinBytes       int           // default 1
 	MaxBytes       int           // per fetch and partition; default 10 MiB
 	MaxWait        time.Duration // default 250ms
-	MaxInFlight    int           // messages read and not yet acked before Read blocks; default 10000
+	MaxInFlight    int           // messages read and not yet acked before fetching waits; default 10000
+	// MaxInFlightBytes bounds the bytes (key, value and headers) of those messages; default
+	// 64 MiB. A message larger than it is fetched when nothing else is in flight.
+	MaxInFlightBytes int64
 
 	// Group protocol timings; zero keeps kafka-go's defaults (3s, 30s, 30s, 5s).
 	HeartbeatInterval time.Duration
@@ -69,8 +73,8 @@ type KafkaOptions struct {
 // was still in flight is read again: duplicates, never gaps. Close commits without waiting,
 // within the deadline of its context.
 //
-// Read blocks while MaxInFlight messages are pending. Connect, Read and Close may be called
-// from different goroutines; Read is not called concurrently with itself. AckFuncs, Connected
+// Fetching waits while MaxInFlight messages or MaxInFlightBytes are pending. Connect, Read and
+// Close may be called from different goroutines; Read is not called concurrently with itself. AckFuncs, Connected
 // and Owns may be called from any goroutine.
 type Kafka struct {
 	opts    KafkaOptions
@@ -115,14 +119,15 @@ func validateKafkaOptions(o *KafkaOptions) error {
 	default:
 		return fmt.Errorf("start offset %q: want earliest or latest", o.StartOffset)
 	}
-	if o.MinBytes < 0 || o.MaxBytes < 0 || o.MaxInFlight < 0 || o.CommitInterval < 0 {
-		return errors.New("negative min bytes, max bytes, max in flight or commit interval")
+	if o.MinBytes < 0 || o.MaxBytes < 0 || o.MaxInFlight < 0 || o.MaxInFlightBytes < 0 || o.CommitInterval < 0 {
+		return errors.New("negative min bytes, max bytes, max in flight (bytes) or commit interval")
 	}
 	if o.HeartbeatInterval < 0 || o.SessionTimeout < 0 || o.RebalanceTimeout < 0 || o.JoinGroupBackoff < 0 || o.PartitionWatchInterval < 0 {
 		return errors.New("negative consumer-group timing")
 	}
 	setDefault(&o.CommitInterval, defaultCommitInterval)
 	setDefault(&o.MaxInFlight, defaultMaxInFlight)
+	setDefault(&o.MaxInFlightBytes, defaultMaxInFlightBytes)
 	setDefault(&o.MaxWait, defaultMaxWait)
 	setDefault(&o.MaxBytes, defaultMaxBytes)
 	setDefault(&o.MinBytes, 1)
@@ -137,7 +142,7 @@ func validateKafkaOptions(o *KafkaOptions) error {
 	return nil
 }
 
-func setDefault[T int | time.Duration](v *T, def T) {
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
 	if *v == 0 {
 		*v = def
 	}
@@ -202,7 +207,7 @@ func (k *Kafka) session() *kafkaSession {
 
 // Read blocks until a message is fetched, ctx is done, the source is closed
 // (ErrNotConnected), or the group failed in a way retrying cannot fix (ErrFatal: credentials
-// or authorization refused). It also blocks while MaxInFlight messages are pending, and while
+// or authorization refused). It also blocks while MaxInFlight messages or MaxInFlightBytes are pending, and while
 // the member has no partitions (between generations, or more members than partitions).
 func (k *Kafka) Read(ctx context.Context) (*pipeline.Message, pipeline.AckFunc, error) {
 	s := k.session()

@@ -25,7 +25,7 @@ type fetchRig struct {
 }
 
 func newFetchRig(t *testing.T, conn kafkautil.Conn) *fetchRig {
-	rig := &fetchRig{t: t, queue: newDeliveryQueue(10_000)}
+	rig := &fetchRig{t: t, queue: newDeliveryQueue(10_000, 1<<30)}
 	dialer := &kafka.Dialer{Timeout: 2 * time.Second, DialFunc: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 		if err == nil {

@@ -105,7 +105,7 @@ func newKafkaSession(o KafkaOptions, logger *slog.Logger, m kafkaPipelineMetrics
 		counts:   counts,
 		ctx:      ctx,
 		cancel:   cancel,
-		queue:    newDeliveryQueue(o.MaxInFlight),
+		queue:    newDeliveryQueue(o.MaxInFlight, o.MaxInFlightBytes),
 		loopDone: make(chan struct{}),
 		failed:   make(chan struct{}),
 	}
@@ -218,19 +218,21 @@ func (s *kafkaSession) readBatch(ctx context.Context, msgs []*pipeline.Message, 
 		default:
 		}
 		n, wait := s.queue.take(s.taken[:len(msgs)])
-		out := 0
+		out, bytes := 0, int64(0)
 		for _, rec := range s.taken[:n] {
 			if rec.gen.ended.Load() {
 				rec.abandon() // its generation ended while it was queued
 				continue
 			}
 			msgs[out], acks[out] = &rec.msg, rec.ackFn
+			bytes += rec.size
 			out++
 		}
 		clear(s.taken[:n])
 		if out > 0 {
 			s.metrics.fetched.Add(float64(out))
 			s.metrics.pending.Add(float64(out))
+			s.metrics.pendingBytes.Add(float64(bytes))
 			return out, nil
 		}
 		if n > 0 {

@@ -16,6 +16,7 @@ type KafkaMetrics struct {
 	commits         *prometheus.CounterVec
 	commitErrors    *prometheus.CounterVec
 	pending         *prometheus.GaugeVec
+	pendingBytes    *prometheus.GaugeVec
 	rebalances      *prometheus.CounterVec
 	joinErrors      *prometheus.CounterVec
 	assigned        *prometheus.GaugeVec
@@ -39,6 +40,7 @@ func NewKafkaMetrics(reg prometheus.Registerer) *KafkaMetrics {
 		commits:      counter("commits_total", "Offset commit attempts by result (ok, rebalance, error).", "result"),
 		commitErrors: counter("commit_errors_total", "Offset commits that failed (their offsets stay pending)."),
 		pending:      gauge("pending_messages", "Messages fetched and not yet acked or nacked."),
+		pendingBytes: gauge("pending_bytes", "Bytes (key, value and headers) of the pending messages."),
 		rebalances: counter("rebalances_total",
 			"Consumer-group generations this member joined (the first join included); each later one follows a rebalance."),
 		joinErrors: counter("group_join_errors_total",
@@ -49,7 +51,7 @@ func NewKafkaMetrics(reg prometheus.Registerer) *KafkaMetrics {
 			"Messages still neither acked nor nacked when their partition's generation ended and the wait for them ran out: not committed, so the partition's next owner reads them again."),
 	}
 	if reg != nil {
-		reg.MustRegister(m.fetched, m.commits, m.commitErrors, m.pending, m.rebalances, m.joinErrors, m.assigned, m.revokeUnsettled)
+		reg.MustRegister(m.fetched, m.commits, m.commitErrors, m.pending, m.pendingBytes, m.rebalances, m.joinErrors, m.assigned, m.revokeUnsettled)
 	}
 	return m
 }
@@ -63,6 +65,7 @@ type kafkaPipelineMetrics struct {
 	commitError     prometheus.Counter
 	commitErrors    prometheus.Counter
 	pending         prometheus.Gauge
+	pendingBytes    prometheus.Gauge
 	rebalances      prometheus.Counter
 	joinErrors      prometheus.Counter
 	assigned        prometheus.Gauge
@@ -77,6 +80,7 @@ func (m *KafkaMetrics) forPipeline(pipeline string) kafkaPipelineMetrics {
 		commitError:     m.commits.WithLabelValues(pipeline, commitResultError),
 		commitErrors:    m.commitErrors.WithLabelValues(pipeline),
 		pending:         m.pending.WithLabelValues(pipeline),
+		pendingBytes:    m.pendingBytes.WithLabelValues(pipeline),
 		rebalances:      m.rebalances.WithLabelValues(pipeline),
 		joinErrors:      m.joinErrors.WithLabelValues(pipeline),
 		assigned:        m.assigned.WithLabelValues(pipeline),

@@ -12,16 +12,20 @@ import (
 )
 
 // deliveryQueue hands fetched messages from the partition fetchers to Read, in the order each
-// fetcher pushed them, and bounds the messages in flight: those queued plus those handed to
-// Read and not yet acked or nacked. A push is one short critical section; a ReadBatch takes
-// everything queued at once, so the reader pays one hand-off per batch, not per message. A
-// fetcher that found max messages in flight waits until acks brought them down to wakeAt, so
-// that an ack costs an atomic add and the waiting fetchers are woken once per slack acks,
-// not once per ack. Safe for concurrent use.
+// fetcher pushed them, and bounds what is in flight: the messages queued plus those handed to
+// Read and not yet acked or nacked, by count (max) and by their bytes of key, value and headers
+// (maxBytes). One record larger than maxBytes is let in when nothing else holds bytes in
+// flight, so that it passes alone instead of blocking its partition for good. A push is one
+// short critical section; a ReadBatch takes everything queued at once, so the reader pays one
+// hand-off per batch, not per message. A fetcher that found no room waits until acks brought
+// the count down to wakeAt and the bytes down to wakeAtBytes, so that an ack costs two atomic
+// adds and the waiting fetchers are woken once per slack acks, not once per ack. Safe for
+// concurrent use.
 type deliveryQueue struct {
-	max, wakeAt int64 // most messages in flight; where waiting fetchers are woken
+	max, wakeAt           int64 // most messages in flight; where waiting fetchers are woken
+	maxBytes, wakeAtBytes int64 // the same for their bytes
 
-	inFlight atomic.Int64
+	inFlight, inFlightBytes atomic.Int64
 	// waiting counts the fetchers waiting on space; changed with mu held.
 	waiting atomic.Int32
 
@@ -31,37 +35,46 @@ type deliveryQueue struct {
 	// readerWaiting: the reader found the queue empty and waits for readable.
 	readerWaiting bool
 	readable      chan struct{} // capacity 1; a push after the reader found the queue empty sends
-	// space is closed, and replaced, when acks bring the messages in flight down to wakeAt
-	// while fetchers wait.
+	// space is closed, and replaced, when acks bring what is in flight down to wakeAt and
+	// wakeAtBytes while fetchers wait.
 	space chan struct{}
 }
 
-func newDeliveryQueue(limit int) *deliveryQueue {
-	slack := max(1, limit/16)
-	return &deliveryQueue{max: int64(limit), wakeAt: int64(limit - slack), readable: make(chan struct{}, 1),
-		space: make(chan struct{})}
+func newDeliveryQueue(limit int, limitBytes int64) *deliveryQueue {
+	return &deliveryQueue{max: int64(limit), wakeAt: int64(limit) - max(1, int64(limit)/16),
+		maxBytes: limitBytes, wakeAtBytes: limitBytes - max(1, limitBytes/16),
+		readable: make(chan struct{}, 1), space: make(chan struct{})}
 }
 
-// push queues rec once fewer than max messages are in flight. It returns false without
-// queueing rec when ctx (the generation of rec) is done first, so that nothing of a generation
-// that ended is queued after removeGeneration.
+// fits reports whether a record of size bytes may enter now.
+func (q *deliveryQueue) fits(size int64) bool {
+	if q.inFlight.Load() >= q.max {
+		return false
+	}
+	b := q.inFlightBytes.Load()
+	return b == 0 || b+size <= q.maxBytes
+}
+
+// push queues rec once it fits in flight. It returns false without queueing rec when ctx (the
+// generation of rec) is done first, so that nothing of a generation that ended is queued after
+// removeGeneration.
 func (q *deliveryQueue) push(ctx context.Context, rec *kafkaRecord) bool {
 	one := [1]*kafkaRecord{rec}
 	n, _ := q.pushAll(ctx, one[:])
 	return n == 1
 }
 
-// pushAll queues recs in order, as many at a time as fewer than max messages in flight allow,
-// waiting for room as push does. It returns how many it queued, fewer than len(recs) only when
-// ctx ended first, and whether it had to wait for room.
+// pushAll queues recs in order, as many at a time as the bounds on messages and bytes in
+// flight allow, waiting for room as push does. It returns how many it queued, fewer than
+// len(recs) only when ctx ended first, and whether it had to wait for room.
 func (q *deliveryQueue) pushAll(ctx context.Context, recs []*kafkaRecord) (n int, waited bool) {
 	q.mu.Lock()
 	for n < len(recs) {
-		for q.inFlight.Load() >= q.max && ctx.Err() == nil {
+		for !q.fits(recs[n].size) && ctx.Err() == nil {
 			waited = true
 			space := q.space
 			q.waiting.Add(1)
-			if q.inFlight.Load() < q.max { // an ack came between the check and the count
+			if q.fits(recs[n].size) { // an ack came between the check and the count
 				q.waiting.Add(-1)
 				break
 			}
@@ -78,8 +91,16 @@ func (q *deliveryQueue) pushAll(ctx context.Context, recs []*kafkaRecord) (n int
 		if ctx.Err() != nil {
 			break
 		}
-		k := min(int(q.max-q.inFlight.Load()), len(recs)-n)
+		// Only pushes add to what is in flight, and they hold mu: the room seen here can only
+		// grow while the records are counted.
+		room := min(int(q.max-q.inFlight.Load()), len(recs)-n)
+		before := q.inFlightBytes.Load()
+		bytes, k := before, 0
+		for ; k < room && (bytes == 0 || bytes+recs[n+k].size <= q.maxBytes); k++ {
+			bytes += recs[n+k].size
+		}
 		q.inFlight.Add(int64(k))
+		q.inFlightBytes.Add(bytes - before)
 		q.recs = append(q.recs, recs[n:n+k]...)
 		n += k
 		if q.readerWaiting {
@@ -118,14 +139,16 @@ func (q *deliveryQueue) take(dst []*kafkaRecord) (int, <-chan struct{}) {
 	return n, nil
 }
 
-// release records that n messages left the in-flight set (acked, nacked or abandoned), and
-// wakes the waiting fetchers once no more than wakeAt are left.
-func (q *deliveryQueue) release(n int) {
-	if q.inFlight.Add(-int64(n)) > q.wakeAt || q.waiting.Load() == 0 {
+// release records that n messages of size bytes in all left the in-flight set (acked, nacked
+// or abandoned), and wakes the waiting fetchers once no more than wakeAt messages and
+// wakeAtBytes bytes are left.
+func (q *deliveryQueue) release(n int, size int64) {
+	b := q.inFlightBytes.Add(-size)
+	if q.inFlight.Add(-int64(n)) > q.wakeAt || b > q.wakeAtBytes || q.waiting.Load() == 0 {
 		return
 	}
 	q.mu.Lock()
-	if q.waiting.Load() > 0 && q.inFlight.Load() <= q.wakeAt {
+	if q.waiting.Load() > 0 && q.inFlight.Load() <= q.wakeAt && q.inFlightBytes.Load() <= q.wakeAtBytes {
 		q.waiting.Store(0) // every fetcher waiting now is woken
 		close(q.space)
 		q.space = make(chan struct{})
@@ -177,6 +200,7 @@ type kafkaRecord struct {
 	gen    *kafkaGeneration
 	part   *partitionOffsets
 	offset int64
+	size   int64            // bytes of key, value and headers, as counted in flight
 	ackFn  pipeline.AckFunc // rec.ack, bound once
 	called atomic.Bool
 }
@@ -193,6 +217,10 @@ func (rec *kafkaRecord) fill(m *kafka.Message, readAt time.Time) {
 		Time:       m.Time,
 		ReceivedAt: readAt,
 	}
+	rec.size = int64(len(m.Key) + len(m.Value))
+	for _, h := range m.Headers {
+		rec.size += int64(len(h.Key) + len(h.Value))
+	}
 }
 
 // ack marks the message done (err == nil) or leaves it uncommitted (err != nil), and frees its
@@ -204,7 +232,8 @@ func (rec *kafkaRecord) ack(_ context.Context, err error) error {
 	rec.gen.settle(rec.part, rec.offset, err == nil)
 	s := rec.gen.sess
 	s.metrics.pending.Dec()
-	s.queue.release(1)
+	s.metrics.pendingBytes.Sub(float64(rec.size))
+	s.queue.release(1, rec.size)
 	return nil
 }
 
@@ -212,5 +241,5 @@ func (rec *kafkaRecord) ack(_ context.Context, err error) error {
 func (rec *kafkaRecord) abandon() {
 	rec.called.Store(true)
 	rec.gen.settle(rec.part, rec.offset, false)
-	rec.gen.sess.queue.release(1)
+	rec.gen.sess.queue.release(1, rec.size)
 }

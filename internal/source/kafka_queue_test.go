@@ -23,7 +23,7 @@ func queued(q *deliveryQueue) []int64 {
 func TestDeliveryQueueOrderAndBound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	q := newDeliveryQueue(4)
+	q := newDeliveryQueue(4, 1<<30)
 	old, cur := &kafkaGeneration{}, &kafkaGeneration{}
 	for i, g := range []*kafkaGeneration{old, cur, old, cur} {
 		if !q.push(ctx, &kafkaRecord{gen: g, offset: int64(i)}) {
@@ -55,7 +55,7 @@ func TestDeliveryQueueOrderAndBound(t *testing.T) {
 
 	// The four are still in flight until released; a waiting push proceeds on release.
 	go func() { refused <- !q.push(ctx, &kafkaRecord{gen: cur, offset: 4}) }()
-	q.release(1)
+	q.release(1, 0)
 	if <-refused {
 		t.Fatal("push refused after a release made room")
 	}
@@ -67,7 +67,7 @@ func TestDeliveryQueueOrderAndBound(t *testing.T) {
 func TestDeliveryQueueWakesTheReader(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	q := newDeliveryQueue(100)
+	q := newDeliveryQueue(100, 1<<30)
 	dst := make([]*kafkaRecord, 10)
 	n, wait := q.take(dst)
 	if n != 0 || wait == nil {
@@ -90,7 +90,7 @@ func TestDeliveryQueueWakesTheReader(t *testing.T) {
 func TestDeliveryQueueWakesFetchersWithSlack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	q := newDeliveryQueue(32) // woken at 30
+	q := newDeliveryQueue(32, 1<<30) // woken at 30
 	for i := range 32 {
 		q.push(ctx, &kafkaRecord{offset: int64(i)})
 	}
@@ -102,13 +102,13 @@ func TestDeliveryQueueWakesFetchersWithSlack(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	q.release(1)
+	q.release(1, 0)
 	select {
 	case <-pushed:
 		t.Fatal("a waiting fetcher was woken at 31 in flight, want at 30")
 	case <-time.After(20 * time.Millisecond):
 	}
-	q.release(1)
+	q.release(1, 0)
 	if !<-pushed {
 		t.Fatal("push refused after room was made")
 	}
@@ -123,7 +123,7 @@ func TestDeliveryQueueWakesFetchersWithSlack(t *testing.T) {
 func TestDeliveryQueuePushAllKeepsTheBound(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	q := newDeliveryQueue(32) // wakes waiting pushers at 30 in flight
+	q := newDeliveryQueue(32, 1<<30) // wakes waiting pushers at 30 in flight
 	recs := func(first, n int) []*kafkaRecord {
 		out := make([]*kafkaRecord, n)
 		for i := range out {
@@ -155,7 +155,7 @@ func TestDeliveryQueuePushAllKeepsTheBound(t *testing.T) {
 		t.Fatalf("pushAll returned %+v past the in-flight bound", r)
 	case <-time.After(20 * time.Millisecond):
 	}
-	q.release(4)
+	q.release(4, 0)
 	if r := <-done; r.n != 6 || !r.waited {
 		t.Fatalf("pushAll after a release: %+v, want all 6 queued after a wait", r)
 	}
@@ -180,5 +180,112 @@ func TestDeliveryQueuePushAllKeepsTheBound(t *testing.T) {
 	endGeneration()
 	if r := <-done; r.n != 0 {
 		t.Fatalf("pushAll with no room and its generation ended: %+v, want none queued", r)
+	}
+}
+
+// waitForWaiters waits until n pushers wait for room in q.
+func waitForWaiters(t *testing.T, q *deliveryQueue, n int32) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for q.waiting.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pushers waiting after 10s, want %d", q.waiting.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestDeliveryQueueBoundsBytes(t *testing.T) {
+	cases := []struct {
+		name       string
+		maxCount   int
+		maxBytes   int64
+		held       []int64 // sizes of the records in flight before the push
+		push       int64
+		wantWaited bool // the push waits until the held records are released
+	}{
+		{"fits under the byte bound", 10, 100, []int64{40, 40}, 20, false},
+		{"would pass the byte bound", 10, 100, []int64{40, 40}, 21, true},
+		{"oversize record with nothing in flight", 10, 100, nil, 1000, false},
+		{"oversize record after zero-byte records", 10, 100, []int64{0, 0}, 1000, false},
+		{"oversize record waits for the others", 10, 100, []int64{1}, 1000, true},
+		{"count bound with bytes to spare", 2, 100, []int64{1, 1}, 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			q := newDeliveryQueue(tc.maxCount, tc.maxBytes)
+			g := &kafkaGeneration{}
+			var heldBytes int64
+			for i, size := range tc.held {
+				if n, waited := q.pushAll(ctx, []*kafkaRecord{{gen: g, offset: int64(i), size: size}}); n != 1 || waited {
+					t.Fatalf("held record %d: queued %d, waited %v", i, n, waited)
+				}
+				heldBytes += size
+			}
+			type result struct {
+				n      int
+				waited bool
+			}
+			done := make(chan result, 1)
+			go func() {
+				n, waited := q.pushAll(ctx, []*kafkaRecord{{gen: g, offset: 99, size: tc.push}})
+				done <- result{n, waited}
+			}()
+			if tc.wantWaited {
+				waitForWaiters(t, q, 1)
+				select {
+				case r := <-done:
+					t.Fatalf("push of %d bytes returned %+v with %d bytes of %d held", tc.push, r, heldBytes, tc.maxBytes)
+				default:
+				}
+				q.release(len(tc.held), heldBytes)
+			}
+			r := <-done
+			if r.n != 1 || r.waited != tc.wantWaited {
+				t.Fatalf("push queued %d, waited %v; want 1, %v", r.n, r.waited, tc.wantWaited)
+			}
+			if got, want := q.inFlightBytes.Load(), tc.push; tc.wantWaited && got != want {
+				t.Fatalf("%d bytes in flight after the release, want %d", got, want)
+			}
+		})
+	}
+}
+
+// A batch pushed at once enters as far as the byte bound allows; the rest waits for acks, and
+// a partial release below the bound that still leaves no room does not let it through.
+func TestDeliveryQueuePushAllSplitsByBytes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := newDeliveryQueue(100, 100) // woken at 94 bytes
+	g := &kafkaGeneration{}
+	recs := []*kafkaRecord{{gen: g, offset: 0, size: 30}, {gen: g, offset: 1, size: 30},
+		{gen: g, offset: 2, size: 30}, {gen: g, offset: 3, size: 80}}
+	done := make(chan int, 1)
+	go func() {
+		n, _ := q.pushAll(ctx, recs)
+		done <- n
+	}()
+	waitForWaiters(t, q, 1)
+	if got := queued(q); len(got) != 3 {
+		t.Fatalf("queued %v before any release, want the first three", got)
+	}
+	q.release(1, 30) // 60 bytes left: woken, 60+80 still does not fit
+	waitForWaiters(t, q, 1)
+	select {
+	case n := <-done:
+		t.Fatalf("pushAll returned %d with 60 bytes in flight and 80 to add to a bound of 100", n)
+	default:
+	}
+	q.release(2, 60)
+	if n := <-done; n != 4 {
+		t.Fatalf("pushAll queued %d, want 4", n)
+	}
+	if got := queued(q); len(got) != 1 || got[0] != 3 {
+		t.Fatalf("queue holds %v, want [3]", got)
+	}
+	if b := q.inFlightBytes.Load(); b != 80 {
+		t.Fatalf("%d bytes in flight, want 80", b)
 	}
 }
