@@ -2,9 +2,12 @@ package benchmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // Latency scenario names; each runs once per offered rate. The two "alone" scenarios measure
@@ -55,26 +58,44 @@ func pace(ctx context.Context, s sender, rate int, d time.Duration) (int64, erro
 
 // warmUp sends warm-up messages (negative sequence numbers, not counted) every 20ms until
 // twice as many as there are partitions have arrived, so that the measured load starts on a
-// bridge whose consumer group and connections to every partition are set up.
+// bridge whose consumer group and connections to every partition are set up. A send refused
+// with a temporary Kafka error (a fresh topic's partition whose leader is not serving yet:
+// Apache Kafka names a leader in its metadata a moment before it accepts produce requests)
+// is sent again at the next tick; any other failure ends the warm-up.
 func warmUp(ctx context.Context, s sender, a *arrivals, partitions int, exited <-chan struct{}) error {
 	payloads := newPayloadBatch(1)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var refused error
 	for seq := int64(-1); ; seq-- {
 		if a.warmN.Load() >= int64(2*partitions) {
 			return nil
 		}
 		if err := s.send(ctx, payloads.fill(1, seq, time.Now().UnixNano())); err != nil {
-			return fmt.Errorf("warm-up: %w", err)
+			if !temporaryKafkaError(err) {
+				return fmt.Errorf("warm-up: %w", err)
+			}
+			refused = err
 		}
 		select {
 		case <-exited:
 			return fmt.Errorf("warm-up: the bridge exited")
 		case <-ctx.Done():
+			if refused != nil {
+				return fmt.Errorf("warm-up: no message arrived: %w (last refusal: %w)", ctx.Err(), refused)
+			}
 			return fmt.Errorf("warm-up: no message arrived: %w", ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// temporaryKafkaError tells a Kafka error code that retrying can fix (kafka-go's
+// Error.Temporary: not leader, leader not available, unknown partition while it is created)
+// from any other failure.
+func temporaryKafkaError(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Temporary()
 }
 
 // latencyScenario is one latency measurement: a load generator sending into one side, a final
