@@ -110,7 +110,7 @@ func (c bridgeConfig) environ(environ []string) []string {
 		}
 		name, _, _ := strings.Cut(rest, "__")
 		for _, p := range c.pipelines {
-			if p.name == name {
+			if config.EnvLevelNames(name, p.name) {
 				out = append(out, kv)
 				break
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seabridge/seabridge/internal/config"
 	"github.com/seabridge/seabridge/internal/testkit/proctest"
 )
 
@@ -47,17 +48,25 @@ func TestBridgeConfigsLoadAndFilterOverrides(t *testing.T) {
 		"BRIDGE_PIPELINES__" + PipelineKafkaToStreamsea + "__SINK__VALIDATE=false",
 		"BRIDGE_PIPELINES__absent__SINK__TOPIC=x",
 		"BRIDGE_STREAMSEA__DEFAULT__GZIP=false",
+		"BRIDGE_PIPELINES__BENCH_KAFKA_TO_STREAMSEA__SOURCE__MAX_IN_FLIGHT=30000", // the shell-safe form
 	}
 	if err := cfg.check(environ[:1]); err != nil {
 		t.Errorf("config with an override of its own pipeline: %v", err)
 	}
+	loaded, err := config.LoadBytes([]byte(cfg.toml()), cfg.environ(environ))
+	if err != nil {
+		t.Fatalf("config with the overrides that apply: %v", err)
+	}
+	if got := loaded.Pipelines[0].Source.MaxInFlight; got != 30000 {
+		t.Errorf("source.max_in_flight of %s = %d, want 30000 from the shell-safe variable", PipelineKafkaToStreamsea, got)
+	}
 	got := cfg.environ(environ)
-	if want := []string{environ[0], environ[2]}; !slices.Equal(got, want) {
+	if want := []string{environ[0], environ[2], environ[3]}; !slices.Equal(got, want) {
 		t.Errorf("environ = %v, want %v (the override of a pipeline it lacks dropped)", got, want)
 	}
 	cfg.pipelines = cfg.pipelines[1:]
-	if got := cfg.environ(environ); !slices.Equal(got, environ[2:]) {
-		t.Errorf("stream-sea -> Kafka only: environ = %v, want %v", got, environ[2:])
+	if got, want := cfg.environ(environ), environ[2:3]; !slices.Equal(got, want) {
+		t.Errorf("stream-sea -> Kafka only: environ = %v, want %v", got, want)
 	}
 	if err := cfg.check(environ[:1]); err != nil {
 		t.Errorf("an override of a pipeline the config lacks must be left out, not refused: %v", err)

@@ -49,6 +49,14 @@ func envName(s string) string {
 	}, strings.ToLower(s))
 }
 
+// EnvLevelNames reports whether a variable level (the text between two "__" of a BRIDGE_
+// variable) addresses the connection or pipeline called name, as the loader matches them:
+// equal, or equal with '-' and '.' as '_' in any case. A program that passes BRIDGE_
+// variables on to a bridge for some configs uses it to pick those that apply.
+func EnvLevelNames(level, name string) bool {
+	return level == name || envName(level) == envName(name)
+}
+
 // matchName returns the names that the variable level addresses: the name equal to it when
 // there is one, else every name whose envName equals the level's. More than one is ambiguous.
 func matchName(level string, names []string) []string {
