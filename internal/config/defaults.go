@@ -103,7 +103,7 @@ func DefaultSink(t Endpoint) Sink {
 		s.Partitioner = "murmur2"
 		s.BatchSize = 500
 		s.BatchBytes = 1 << 20
-		s.BatchTimeout = time.Millisecond
+		s.BatchTimeout = time.Microsecond
 		s.MaxAttempts = 3
 		s.WriteTimeout = 10 * time.Second
 		s.Headers = true

@@ -23,9 +23,12 @@ const (
 
 // Defaults applied by NewKafka to zero-valued options.
 const (
-	defaultBatchSize    = 500
-	defaultBatchBytes   = 1 << 20
-	defaultBatchTimeout = time.Millisecond
+	defaultBatchSize  = 500
+	defaultBatchBytes = 1 << 20
+	// defaultBatchTimeout is kafka-go's linger, as short as it goes (kafka-go reads zero as 1s).
+	// Write is synchronous and never concurrent, so no record joins a partition batch after
+	// WriteMessages has handed over the runner's batch: any wait only delays the produce.
+	defaultBatchTimeout = time.Microsecond
 	defaultWriteTimeout = 10 * time.Second
 	defaultMaxAttempts  = 3
 	// missingTopicChecks is how many consecutive Writes must find a routed topic missing
@@ -44,7 +47,7 @@ type KafkaOptions struct {
 	Compression  string        // "", "none", "gzip", "snappy", "lz4" or "zstd"
 	BatchSize    int           // records per produce request and partition; default 500 (the runner's batch)
 	BatchBytes   int64         // bytes per produce request and partition; default 1 MiB
-	BatchTimeout time.Duration // wait for a partial batch to fill; default 1ms (the runner batches already)
+	BatchTimeout time.Duration // kafka-go's wait for a partition batch short of BatchSize; default 1µs (see defaultBatchTimeout)
 	WriteTimeout time.Duration // default 10s
 	MaxAttempts  int           // produce attempts inside one Write; default 3
 	InstanceID   string
