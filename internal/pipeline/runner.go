@@ -148,13 +148,9 @@ func (r *Runner) run(ctx context.Context) error {
 
 // sourceFailure is the source's fatal failure, when it is a FailureNotifier that failed.
 func (r *Runner) sourceFailure() error {
-	fn, ok := r.opts.Source.(FailureNotifier)
-	if !ok {
-		return nil
-	}
 	select {
-	case <-fn.Failed():
-		return fn.Failure()
+	case <-r.sourceFailed(): // nil, never ready, unless the source is a FailureNotifier
+		return r.opts.Source.(FailureNotifier).Failure()
 	default:
 		return nil
 	}
