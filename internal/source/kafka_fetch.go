@@ -7,19 +7,21 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/seabridge/seabridge/internal/backoff"
 )
 
 const (
 	// fetchBatchTimeout bounds the reading of one fetched batch, and a wait for space in the
 	// delivery queue restarts it (kafka-go's ReaderConfig.ReadBatchTimeout default).
 	fetchBatchTimeout = 10 * time.Second
-	// fetchBackoffMin and fetchBackoffMax bound the wait before reconnecting after a failed
-	// connect or fetch (kafka-go's ReadBackoffMin and ReadBackoffMax defaults).
-	fetchBackoffMin = 100 * time.Millisecond
-	fetchBackoffMax = time.Second
 	// offsetsTimeout bounds the listing of a partition's first and last offsets.
 	offsetsTimeout = 10 * time.Second
 )
+
+// fetchBackoff paces reconnecting after a failed connect or fetch: waits of 100 ms to 1 s, as
+// kafka-go's ReadBackoffMin and ReadBackoffMax defaults, with the jitter of every retry loop.
+var fetchBackoff = backoff.Policy{Initial: 200 * time.Millisecond, Max: time.Second}
 
 // errFetchStopped is returned by partitionFetcher.read when deliver refused a message.
 var errFetchStopped = errors.New("fetch stopped")
@@ -79,8 +81,9 @@ func (f *partitionFetcher) deliver(ctx context.Context) (ok, waited bool) {
 // or fatal for authentication) and retried with backoff.
 func (f *partitionFetcher) run(ctx context.Context, offset int64) {
 	s, tp := f.gen.sess, f.part.tp
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 && !sleepContext(ctx, fetchBackoff(attempt)) {
+	bo := backoff.New(fetchBackoff)
+	for first := true; ; first = false {
+		if !first && bo.Wait(ctx) != nil {
 			return
 		}
 		conn, start, err := f.connect(ctx, offset)
@@ -96,7 +99,7 @@ func (f *partitionFetcher) run(ctx context.Context, offset int64) {
 			s.fetchFailed(tp, err)
 			continue
 		}
-		attempt = 0
+		bo.Reset()
 		offset = start
 		stop := context.AfterFunc(ctx, func() { _ = conn.Close() }) // ends a fetch waiting on the broker
 		offset, err = f.read(ctx, conn, offset)
@@ -224,22 +227,4 @@ func quietFetchError(err error) bool {
 		return true
 	}
 	return false
-}
-
-// fetchBackoff is the wait before the attempt-th reconnect.
-func fetchBackoff(attempt int) time.Duration {
-	d := time.Duration(attempt*attempt) * fetchBackoffMin
-	return min(d, fetchBackoffMax)
-}
-
-// sleepContext waits d, or until ctx ends (then it returns false).
-func sleepContext(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
