@@ -8,8 +8,9 @@ import (
 	"github.com/seabridge/seabridge/internal/backoff"
 )
 
-// readChunk is the most messages the reader takes from a BatchSource with one ReadBatch.
-const readChunk = 256
+// ReadChunk is the most messages the reader takes from a BatchSource with one ReadBatch: while
+// the writers are busy, up to that many read messages can wait in the reader, in no batch yet.
+const ReadChunk = 256
 
 // reader is the state of the reader goroutine: the batch being filled in each lane and the
 // linger context.
@@ -43,7 +44,7 @@ func newReader(f *flow) *reader {
 	rd := &reader{flow: f, cur: make([]*batch, len(f.queue.lanes))}
 	size := 1
 	if bs, ok := f.r.opts.Source.(BatchSource); ok {
-		rd.batchSrc, size = bs, readChunk
+		rd.batchSrc, size = bs, ReadChunk
 	}
 	rd.msgs, rd.acks = make([]*Message, size), make([]AckFunc, size)
 	rd.lanes.lanes = uint32(len(rd.cur))
@@ -178,7 +179,7 @@ func (rd *reader) recover(ctx context.Context, err error, bo *backoff.Backoff) e
 }
 
 // readSome reads what the source has ready into rd.msgs and rd.acks: one message with Read,
-// up to readChunk with ReadBatch.
+// up to ReadChunk with ReadBatch.
 func (rd *reader) readSome(ctx context.Context) (int, error) {
 	if rd.batchSrc != nil {
 		return rd.batchSrc.ReadBatch(ctx, rd.msgs, rd.acks)

@@ -48,9 +48,10 @@ func TestStreamSeaHoldsMaxInFlightWhileTheSinkIsBlocked(t *testing.T) {
 		t.Fatalf("source window %+v, want %d messages (%d bytes) held and reading paused", w, maxInFlight, wantBytes)
 	}
 	// The runner holds a few batches (up to MaxInFlightBatches queued, one being written and
-	// the one being filled); the rest waits, read, in the source.
-	const runnerBatches = pipeline.DefaultMaxInFlightBatches + 2
-	if w, inRunner := window(src), runner.Stats().InFlight; int64(w.Queued)+inRunner > maxInFlight || w.Queued < maxInFlight-runnerBatches*100 {
+	// the one being filled) and what its reader took with its last ReadBatch and has not put in
+	// a batch yet (at most ReadChunk); the rest waits, read, in the source.
+	const runnerHolds = (pipeline.DefaultMaxInFlightBatches+2)*100 + pipeline.ReadChunk
+	if w, inRunner := window(src), runner.Stats().InFlight; int64(w.Queued)+inRunner > maxInFlight || w.Queued < maxInFlight-runnerHolds {
 		t.Errorf("source queues %d and the runner holds %d, want about %d in the source", w.Queued, inRunner, maxInFlight)
 	}
 	if v := f.gauge(t, "seabridge_streamsea_ws_reading_paused"); v != 1 {
